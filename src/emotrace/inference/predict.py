@@ -1,0 +1,59 @@
+"""Run a conversation model over conversations: probabilities as arrays (for metrics), or `Prediction`s (for writers)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from emotrace.models.base import ERCModel, utterance_batches
+from emotrace.schema import Conversation, Prediction
+
+
+def predict_probabilities(
+    model: ERCModel, conversations: list[Conversation], batch_utterances: int = 64, progress: bool = False
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """(emotion probabilities (N, labels), sentiment probabilities (N, 3) or None), N utterances in input order."""
+    items = model.prepare(conversations, progress=progress)
+    return probabilities_of_prepared(model, items, [len(c) for c in conversations], batch_utterances, progress)
+
+
+def probabilities_of_prepared(
+    model: ERCModel, items: list[Any], lengths: list[int], batch_utterances: int = 64, progress: bool = False
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """As `predict_probabilities`, for items `model.prepare` already made (training evaluates dev every epoch)."""
+    from tqdm.auto import tqdm
+
+    model.eval()
+    emotions: list[torch.Tensor] = []
+    sentiments: list[torch.Tensor] = []
+    with torch.inference_mode(), tqdm(total=sum(lengths), desc="analysing", unit="utt", disable=not progress, leave=False) as bar:
+        for batch in utterance_batches(lengths, batch_utterances):
+            output = model(model.collate([items[i] for i in batch]))
+            emotions.append(output.emotion.softmax(-1))
+            if output.sentiment is not None:
+                sentiments.append(output.sentiment.softmax(-1))
+            bar.update(sum(lengths[i] for i in batch))
+    if not emotions:
+        return np.zeros((0, len(model.labels)), dtype=np.float32), None
+    sentiment = torch.cat(sentiments).numpy() if sentiments else None
+    return torch.cat(emotions).numpy(), sentiment
+
+
+def predict(model: ERCModel, conversations: list[Conversation], batch_utterances: int = 64, progress: bool = False) -> list[list[Prediction]]:
+    """One `Prediction` per utterance, grouped per conversation."""
+    emotion, sentiment = predict_probabilities(model, conversations, batch_utterances, progress)
+    predictions: list[list[Prediction]] = []
+    row = 0
+    for conversation in conversations:
+        per_conversation = []
+        for _ in conversation.utterances:
+            per_conversation.append(
+                Prediction.from_probabilities(
+                    model.labels, emotion[row].tolist(), model.sentiment_labels, None if sentiment is None else sentiment[row].tolist()
+                )
+            )
+            row += 1
+        predictions.append(per_conversation)
+    return predictions

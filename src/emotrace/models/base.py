@@ -1,0 +1,87 @@
+"""The one contract every conversation model follows, so training, inference and the CLI never special-case a model.
+
+A model turns conversations into its own inputs once (`prepare`: embeddings, token strings, ...),
+batches them (`collate`), and `forward` returns per-utterance logits for the utterances of the batch,
+flattened in conversation order, plus any model-specific loss terms by name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+from emotrace.schema import Conversation
+
+
+@dataclass
+class ModelOutput:
+    emotion: torch.Tensor
+    sentiment: torch.Tensor | None = None
+    losses: dict[str, torch.Tensor] = field(default_factory=dict)
+
+
+class ERCModel(nn.Module):
+    """Base class: subclasses set `labels` (and `sentiment_labels` when they predict sentiment)."""
+
+    registry_name: str = ""
+    config_args: dict[str, Any]
+
+    def __init__(self, labels: list[str], sentiment_labels: list[str] | None = None) -> None:
+        super().__init__()
+        self.labels = list(labels)
+        self.sentiment_labels = list(sentiment_labels) if sentiment_labels else None
+
+    def prepare(self, conversations: list[Conversation], progress: bool = False) -> list[Any]:
+        """One prepared item per conversation; called once per data set, never per epoch."""
+        raise NotImplementedError
+
+    def collate(self, items: list[Any]) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def forward(self, batch: dict[str, Any]) -> ModelOutput:  # type: ignore[override]
+        raise NotImplementedError
+
+    def parameter_groups(self, lr: float) -> list[dict[str, Any]]:
+        """Optimiser parameter groups; models with pretrained parts override this to use other rates."""
+        return [{"params": [p for p in self.parameters() if p.requires_grad], "lr": lr}]
+
+
+class EmotionHeads(nn.Module):
+    """The shared output layer: emotion logits, and sentiment logits where the data set has sentiment."""
+
+    def __init__(self, dim: int, n_emotions: int, n_sentiments: int | None, dropout: float) -> None:
+        super().__init__()
+        self.dropout = nn.Dropout(dropout)
+        self.emotion = nn.Linear(dim, n_emotions)
+        self.sentiment = nn.Linear(dim, n_sentiments) if n_sentiments else None
+
+    def forward(self, features: torch.Tensor, losses: dict[str, torch.Tensor] | None = None) -> ModelOutput:
+        features = self.dropout(features)
+        sentiment = self.sentiment(features) if self.sentiment is not None else None
+        return ModelOutput(self.emotion(features), sentiment, losses or {})
+
+
+def speaker_indices(conversation: Conversation, max_speakers: int) -> list[int]:
+    """Speakers numbered by first appearance within the conversation (names do not generalise across shows)."""
+    order: dict[str, int] = {}
+    return [min(order.setdefault(u.speaker, len(order)), max_speakers - 1) for u in conversation.utterances]
+
+
+def utterance_batches(lengths: list[int], max_utterances: int, order: list[int] | None = None) -> list[list[int]]:
+    """Group whole conversations (by index, in `order`) into batches of at most `max_utterances` utterances;
+    a conversation longer than that gets a batch of its own, since context models need it whole."""
+    batches: list[list[int]] = []
+    current: list[int] = []
+    size = 0
+    for index in order if order is not None else range(len(lengths)):
+        if current and size + lengths[index] > max_utterances:
+            batches.append(current)
+            current, size = [], 0
+        current.append(index)
+        size += lengths[index]
+    if current:
+        batches.append(current)
+    return batches

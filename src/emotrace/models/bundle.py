@@ -1,0 +1,73 @@
+"""Model bundles: a directory with `config.json` (registry name + constructor args), `model.safetensors`
+(only the trained parameters: heads, adapters; pretrained encoders come from their packages) and `MODEL_CARD.md`.
+
+No pickles anywhere: weights are safetensors, everything else is JSON.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from emotrace.errors import EmotraceError
+from emotrace.io.atomic import atomic_path, write_text_atomic
+from emotrace.models.base import ERCModel
+
+BUNDLE_FORMAT = "emotrace-bundle/1"
+CONFIG_FILE, WEIGHTS_FILE, CARD_FILE = "config.json", "model.safetensors", "MODEL_CARD.md"
+
+
+def trained_state(model: ERCModel) -> dict[str, Any]:
+    """The parameters training changed (requires_grad) plus buffers: exactly what a bundle must carry."""
+    state = {name: p.detach().contiguous() for name, p in model.named_parameters() if p.requires_grad}
+    frozen = {name for name, p in model.named_parameters() if not p.requires_grad}
+    state.update({name: b.detach().contiguous() for name, b in model.named_buffers() if name not in frozen})
+    return state
+
+
+def save_bundle(model: ERCModel, directory: str | Path, metadata: dict[str, Any], card: str) -> Path:
+    from safetensors.torch import save_file
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    config = {"format": BUNDLE_FORMAT, "model": model.registry_name, "args": model.config_args, **metadata}
+    with atomic_path(directory / WEIGHTS_FILE) as temporary:
+        save_file(trained_state(model), str(temporary))
+    write_text_atomic(directory / CONFIG_FILE, json.dumps(config, indent=2, ensure_ascii=False) + "\n")
+    write_text_atomic(directory / CARD_FILE, card)
+    return directory
+
+
+def read_config(directory: str | Path) -> dict[str, Any]:
+    path = Path(directory) / CONFIG_FILE
+    if not path.is_file():
+        raise EmotraceError("not a model bundle (config.json missing)", path=str(directory), hint="pass a directory written by `emotrace train`")
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise EmotraceError(f"config is not valid JSON ({error})", path=str(path), hint="re-create the bundle with `emotrace train`") from None
+    if config.get("format") != BUNDLE_FORMAT or "model" not in config:
+        raise EmotraceError(f"unsupported bundle format {config.get('format')!r}", path=str(path), hint=f"expected {BUNDLE_FORMAT}")
+    return config
+
+
+def load_bundle(directory: str | Path) -> ERCModel:
+    """Rebuild the model from its registry name and args, then load the trained parameters into it."""
+    from safetensors.torch import load_file
+
+    from emotrace.models.registry import create_model
+
+    config = read_config(directory)
+    weights = Path(directory) / WEIGHTS_FILE
+    if not weights.is_file():
+        raise EmotraceError("bundle has no model.safetensors", path=str(directory), hint="re-create the bundle with `emotrace train`")
+    model = create_model(config["model"], **config["args"])
+    state = load_file(str(weights))
+    expected = set(trained_state(model))
+    if set(state) != expected:
+        raise EmotraceError(
+            "bundle weights do not match its model", path=str(weights), hint="the bundle was written by another emotrace version; retrain it"
+        )
+    model.load_state_dict(state, strict=False)
+    return model.eval()

@@ -1,0 +1,72 @@
+"""The one data model that flows through emotrace: readers build it, models consume it, writers print it.
+
+Deliberately free of ML imports so that readers, writers and the CLI stay light.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class Utterance:
+    """One turn of a conversation.
+
+    `emotion`/`sentiment` are gold labels when the data carries them (training, evaluation);
+    `media` maps a modality name ("audio", "image", "video") to a path relative to the input file.
+    """
+
+    speaker: str
+    text: str
+    start: float | None = None
+    end: float | None = None
+    media: dict[str, str] = field(default_factory=dict)
+    emotion: str | None = None
+    sentiment: str | None = None
+    id: str | None = None
+
+
+@dataclass
+class Conversation:
+    """An ordered list of utterances with an id; `metadata` keeps whatever else the source carried."""
+
+    id: str
+    utterances: list[Utterance]
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.utterances)
+
+
+@dataclass
+class Prediction:
+    """A model's answer for one utterance: the label, the full distribution, and the confidence in the label."""
+
+    label: str
+    probabilities: dict[str, float]
+    confidence: float
+    sentiment: str | None = None
+    sentiment_probabilities: dict[str, float] | None = None
+
+    @classmethod
+    def from_probabilities(
+        cls,
+        labels: list[str],
+        probabilities: list[float],
+        sentiment_labels: list[str] | None = None,
+        sentiment_probabilities: list[float] | None = None,
+    ) -> Prediction:
+        best = max(range(len(labels)), key=lambda i: probabilities[i])
+        sentiment = sentiment_dist = None
+        if sentiment_labels and sentiment_probabilities is not None:
+            best_s = max(range(len(sentiment_labels)), key=lambda i: sentiment_probabilities[i])
+            sentiment = sentiment_labels[best_s]
+            sentiment_dist = {s: float(p) for s, p in zip(sentiment_labels, sentiment_probabilities)}
+        return cls(
+            label=labels[best],
+            probabilities={label: float(p) for label, p in zip(labels, probabilities)},
+            confidence=float(probabilities[best]),
+            sentiment=sentiment,
+            sentiment_probabilities=sentiment_dist,
+        )

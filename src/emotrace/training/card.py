@@ -1,0 +1,35 @@
+"""MODEL_CARD.md for a trained bundle: what it was trained on, under which licence, how well it does, how to remake it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def model_card(name: str, config: dict[str, Any], data: dict[str, Any], dev_scores: dict[str, Any], command: str) -> str:
+    per_class = ", ".join(f"{label} {score:.1f}" for label, score in dev_scores["per_class_f1"].items())
+    return f"""# {name}
+
+Emotion recognition in conversation, trained with emotrace.
+
+- **Model**: `{config["model"]}` with arguments `{config["model_args"]}`; only the trained parameters are stored
+  (pretrained encoders come from their own packages).
+- **Training data**: {data.get("name", "user data")} ({data.get("train_utterances", "?")} utterances),
+  selected on {data.get("dev_name", "its dev split")}.
+- **Data licence**: {data.get("licence", "as given by the data owner")}.
+- **Labels**: {", ".join(data.get("labels", []))}.
+- **Seed**: {config["seed"]}; epochs (max) {config["epochs"]}, learning rate {config["lr"]}.
+
+## Dev scores (the split used for model selection; test scores come from `emotrace evaluate`)
+Weighted F1 {dev_scores["weighted_f1"]:.2f}, macro F1 {dev_scores["macro_f1"]:.2f},
+accuracy {dev_scores["accuracy"]:.2f} on {dev_scores["n"]} utterances.
+Per-class F1: {per_class}.
+
+## Reproduce
+```
+{command}
+```
+
+## Limits
+Text only. Trained on {data.get("name", "the data above")}; expect lower accuracy on other domains.
+Confidences are softmax probabilities and are not yet calibrated.
+"""
