@@ -28,9 +28,11 @@ RUNS = ROOT / "benchmarks" / "runs"
 DEFAULT_DATA = os.environ.get("EMOTRACE_DATA") or str(ROOT.parent / "shared" / "datasets")
 NEURAL_MODELS = ("mlp", "bigru", "finetune", "finetune-bigru")
 DEFAULT_SEEDS = {"tfidf": 5, "mlp": 5, "bigru": 5, "finetune": 3, "finetune-bigru": 3}
-README_START, README_END = "<!-- results:text_erc:start -->", "<!-- results:text_erc:end -->"
 
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from readme_table import update_readme  # noqa: E402
+
 from emotrace.io.atomic import write_text_atomic  # noqa: E402
 
 
@@ -146,17 +148,6 @@ def render_table(summary: dict[str, Any]) -> str:
     return "\n".join([stamp, "", *lines])
 
 
-def update_readme(table: str) -> None:
-    readme = ROOT / "README.md"
-    text = readme.read_text(encoding="utf-8") if readme.is_file() else ""
-    if README_START not in text or README_END not in text:
-        print(f"README.md has no {README_START} … {README_END} block; table not inserted", file=sys.stderr)
-        return
-    head, rest = text.split(README_START, 1)
-    _, tail = rest.split(README_END, 1)
-    write_text_atomic(readme, f"{head}{README_START}\n{table}\n{README_END}{tail}")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="+", default=["tfidf", "mlp", "bigru", "finetune-bigru"], choices=["tfidf", *NEURAL_MODELS])
@@ -180,7 +171,7 @@ def main() -> None:
     summary = aggregate()
     write_text_atomic(RESULTS / "text_erc.json", json.dumps(summary, indent=2) + "\n")
     table = render_table(summary)
-    update_readme(table)
+    update_readme("text_erc", table)
     print(table)
 
 

@@ -19,10 +19,13 @@ CONFIG_FILE, WEIGHTS_FILE, CARD_FILE = "config.json", "model.safetensors", "MODE
 
 
 def trained_state(model: ERCModel) -> dict[str, Any]:
-    """The parameters training changed (requires_grad) plus buffers: exactly what a bundle must carry."""
+    """The parameters training changed (requires_grad), plus the buffers of modules that own such parameters
+    (e.g. normalisation statistics): exactly what a bundle must carry, never a frozen pretrained encoder."""
     state = {name: p.detach().contiguous() for name, p in model.named_parameters() if p.requires_grad}
-    frozen = {name for name, p in model.named_parameters() if not p.requires_grad}
-    state.update({name: b.detach().contiguous() for name, b in model.named_buffers() if name not in frozen})
+    for module_name, module in model.named_modules():
+        if any(p.requires_grad for p in module.parameters(recurse=False)):
+            prefix = f"{module_name}." if module_name else ""
+            state.update({prefix + name: b.detach().contiguous() for name, b in module.named_buffers(recurse=False)})
     return state
 
 
@@ -64,10 +67,34 @@ def load_bundle(directory: str | Path) -> ERCModel:
         raise EmotraceError("bundle has no model.safetensors", path=str(directory), hint="re-create the bundle with `emotrace train`")
     model = create_model(config["model"], **config["args"])
     state = load_file(str(weights))
-    expected = set(trained_state(model))
-    if set(state) != expected:
+    missing = set(trained_state(model)) - set(state)
+    unknown = set(state) - set(model.state_dict())
+    if missing or unknown:
         raise EmotraceError(
             "bundle weights do not match its model", path=str(weights), hint="the bundle was written by another emotrace version; retrain it"
         )
     model.load_state_dict(state, strict=False)
     return model.eval()
+
+
+BUNDLED_DIR = Path(__file__).resolve().parent.parent / "bundles"
+
+
+def bundled_models() -> dict[str, Path]:
+    """Bundles shipped inside the package, by name (`default` is the MELD-trained text model)."""
+    if not BUNDLED_DIR.is_dir():
+        return {}
+    return {path.name: path for path in sorted(BUNDLED_DIR.iterdir()) if (path / CONFIG_FILE).is_file()}
+
+
+def load_model(name_or_dir: str | Path = "default") -> ERCModel:
+    """A shipped bundle by name, or any bundle directory (e.g. the --out of `emotrace train`)."""
+    shipped = bundled_models()
+    if str(name_or_dir) in shipped:
+        return load_bundle(shipped[str(name_or_dir)])
+    if Path(name_or_dir).is_dir():
+        return load_bundle(name_or_dir)
+    choices = ", ".join(shipped) or "none installed"
+    raise EmotraceError(
+        f"no model named or found at '{name_or_dir}'", hint=f"pass a bundle directory from `emotrace train` or a shipped model ({choices})"
+    )

@@ -1,0 +1,3 @@
+from emotrace.cli import main
+
+main()

@@ -1,0 +1,180 @@
+"""The `emotrace` command: a thin front over `io/`, `inference/` and `training/`.
+
+Heavy libraries (torch, transformers) are imported inside the commands, so `emotrace --help` starts fast.
+A user mistake (`EmotraceError`) prints one line and exits with status 1; no traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from emotrace.errors import EmotraceError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, help=__doc__.splitlines()[0])
+
+DataDir = Annotated[str | None, typer.Option("--data-dir", help="folder holding meld/ and iemocap/ (default: $EMOTRACE_DATA, else ./data)")]
+InputFormat = Annotated[str | None, typer.Option("--input-format", help="jsonl, csv, transcript, srt or vtt (default: by extension)")]
+
+
+@app.command()
+def analyze(
+    file: Annotated[Path, typer.Argument(help="conversation file: .jsonl, .csv, .txt (Speaker: text), .srt or .vtt")],
+    model: Annotated[str, typer.Option("--model", help="a shipped model name or a bundle directory")] = "default",
+    format: Annotated[str | None, typer.Option("--format", help="table, json, jsonl or csv (default: by --output extension, else table)")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="write here instead of the terminal")] = None,
+    input_format: InputFormat = None,
+    max_mb: Annotated[float, typer.Option("--max-mb", help="refuse input files larger than this")] = 64.0,
+) -> None:
+    """Predict the emotion of every utterance in FILE."""
+    from emotrace.inference.predict import predict
+    from emotrace.io import read_conversations, write_predictions
+    from emotrace.models.bundle import load_model
+
+    conversations = read_conversations(file, input_format, max_bytes=int(max_mb * 2**20))
+    if output is not None or format not in (None, "table"):
+        _check_output(output, format)
+    predictions = predict(load_model(model), conversations, progress=sys.stderr.isatty())
+    write_predictions(conversations, predictions, output, format)
+    if output is not None:
+        typer.echo(f"wrote {sum(len(c) for c in conversations)} predictions to {output}", err=True)
+
+
+@app.command()
+def train(
+    dataset: Annotated[str, typer.Option("--dataset", help="meld, iemocap, or a labelled conversation file")],
+    model: Annotated[str, typer.Option("--model", help="registry name (see `emotrace models`)")],
+    out: Annotated[Path, typer.Option("--out", help="run directory; becomes a model bundle")],
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    dev: Annotated[Path | None, typer.Option("--dev", help="dev conversations for a user FILE (else its `split` field)")] = None,
+    test: Annotated[Path | None, typer.Option("--test", help="test conversations for a user FILE, scored after training")] = None,
+    epochs: Annotated[int | None, typer.Option("--epochs", help="override the recipe's maximum epochs")] = None,
+    lr: Annotated[float | None, typer.Option("--lr", help="override the recipe's learning rate")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="continue an interrupted run in --out")] = False,
+    data_dir: DataDir = None,
+    input_format: InputFormat = None,
+) -> None:
+    """Train a model; the best epoch on dev is saved as a bundle in --out."""
+    from emotrace.datasets import DATASETS
+    from emotrace.training.config import recipe
+    from emotrace.training.data import benchmark_data, file_data, labelled_conversations
+    from emotrace.training.loop import train as run_training
+
+    if dataset in DATASETS:
+        data = benchmark_data(dataset, data_dir)
+    else:
+        data = file_data(dataset, dev, input_format)
+    command = " ".join(["emotrace", *sys.argv[1:]])
+    config = recipe(model, dataset if dataset in DATASETS else "default", seed, epochs=epochs, lr=lr)
+    summary = run_training(config, data, out, resume=resume, progress=True, command=command)
+    best = summary["best_dev"]
+    typer.echo(f"best epoch {summary['best_epoch']}: dev weighted F1 {best['weighted_f1']:.2f}; bundle in {out}")
+    test_conversations = None
+    if test is not None:
+        test_conversations = labelled_conversations(str(test), "test", data_dir, input_format)
+    elif dataset not in DATASETS:
+        test_conversations = _optional_test_split(dataset, input_format)
+    if test_conversations:
+        _report(out, test_conversations, "test")
+
+
+@app.command()
+def evaluate(
+    run_dir: Annotated[Path, typer.Argument(help="a bundle directory (from `emotrace train`) or a shipped model name")],
+    dataset: Annotated[str, typer.Option("--dataset", help="meld, iemocap, or a labelled conversation file")],
+    split: Annotated[str, typer.Option("--split")] = "test",
+    data_dir: DataDir = None,
+    input_format: InputFormat = None,
+) -> None:
+    """Accuracy, weighted/macro F1, per-class F1 and a confusion-matrix PNG, written beside the bundle."""
+    from emotrace.training.data import labelled_conversations
+
+    _report(run_dir, labelled_conversations(dataset, split, data_dir, input_format), f"{Path(dataset).stem}_{split}")
+
+
+@app.command()
+def datasets(data_dir: DataDir = None) -> None:
+    """List supported benchmark data sets and whether their files are found."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from emotrace.datasets import DATASETS, resolve_data_dir
+
+    root = resolve_data_dir(data_dir)
+    table = Table(title=f"data sets in {root}")
+    for column in ("name", "labels", "licence", "files"):
+        table.add_column(column)
+    for info in DATASETS.values():
+        missing = [f for f in info.files if not (root / f).is_file()]
+        status = "[green]found[/green]" if not missing else f"[red]missing {', '.join(missing)}[/red]"
+        table.add_row(info.name, ", ".join(info.labels), info.licence, status)
+    Console().print(table)
+
+
+@app.command()
+def models() -> None:
+    """List model architectures (for `train`) and shipped models (for `analyze --model`)."""
+    from emotrace.models.bundle import bundled_models, read_config
+    from emotrace.models.registry import list_models
+
+    typer.echo("architectures (emotrace train --model NAME):")
+    for name, description in list_models().items():
+        typer.echo(f"  {name:16} {description}")
+    typer.echo("shipped models (emotrace analyze --model NAME):")
+    for name, path in bundled_models().items():
+        config = read_config(path)
+        typer.echo(f"  {name:16} {config['model']} trained on {config.get('data', {}).get('name', '?')}")
+
+
+def _report(model_ref: Path | str, conversations: list, tag: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from emotrace.inference.evaluate import evaluate as run_evaluation
+    from emotrace.models.bundle import bundled_models, load_model
+
+    shipped = bundled_models()
+    out_dir = Path(model_ref) if str(model_ref) not in shipped else Path.cwd()
+    scores = run_evaluation(load_model(model_ref), conversations, out_dir, tag, progress=sys.stderr.isatty())
+    table = Table(title=f"{tag}: {scores['n']} utterances")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for metric in ("accuracy", "weighted_f1", "macro_f1"):
+        table.add_row(metric, f"{scores[metric]:.2f}")
+    for label, value in scores["per_class_f1"].items():
+        table.add_row(f"F1 {label}", f"{value:.2f}")
+    Console().print(table)
+    typer.echo(f"wrote {out_dir / f'eval_{tag}.json'} and {out_dir / f'confusion_{tag}.png'}")
+
+
+def _optional_test_split(path: str, input_format: str | None) -> list:
+    from emotrace.io import read_conversations
+    from emotrace.training.data import split_of
+
+    return [c for c in read_conversations(path, input_format) if split_of(c) == "test"]
+
+
+def _check_output(output: Path | None, format: str | None) -> None:
+    """Fail on an unwritable or unknown output before spending minutes on inference."""
+    from emotrace.io import OUTPUT_FORMATS
+
+    if format is not None and format not in OUTPUT_FORMATS:
+        raise EmotraceError(f"unknown output format '{format}'", hint=f"choose one of {', '.join(OUTPUT_FORMATS)}")
+    if output is not None and output.is_dir():
+        raise EmotraceError("output path is a directory", path=str(output), hint="give a file name such as out.json")
+    if output is not None and not output.parent.exists():
+        raise EmotraceError("output folder does not exist", path=str(output.parent), hint="create it first")
+
+
+def main() -> None:
+    try:
+        app()
+    except EmotraceError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise SystemExit(1) from None
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        raise SystemExit(130) from None

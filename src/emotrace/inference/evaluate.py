@@ -1,0 +1,25 @@
+"""Score a trained model on labelled conversations and leave the evidence beside it (scores JSON, confusion PNG)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from emotrace.inference.metrics import classification_scores, gold_indices, save_confusion_matrix
+from emotrace.inference.predict import predict_probabilities
+from emotrace.io.atomic import write_text_atomic
+from emotrace.models.base import ERCModel
+from emotrace.schema import Conversation
+
+
+def evaluate(model: ERCModel, conversations: list[Conversation], out_dir: str | Path, tag: str, progress: bool = True) -> dict[str, Any]:
+    """Scores as a dict; writes `eval_<tag>.json` and `confusion_<tag>.png` into `out_dir`."""
+    gold = gold_indices(conversations, model.labels)
+    probabilities, _ = predict_probabilities(model, conversations, progress=progress)
+    predicted = probabilities.argmax(1)
+    scores = classification_scores(gold, predicted, model.labels)
+    out_dir = Path(out_dir)
+    write_text_atomic(out_dir / f"eval_{tag}.json", json.dumps(scores, indent=2) + "\n")
+    save_confusion_matrix(gold, predicted, model.labels, out_dir / f"confusion_{tag}.png", title=tag)
+    return scores
