@@ -1,0 +1,12 @@
+"""Reading conversations in and writing predictions out: the only place that knows about file formats.
+
+Callers (CLI, inference, evaluation) go through `read_conversations` and `write_predictions` so every format
+gets the same validation, the same error messages and the same atomic writes.
+"""
+
+from __future__ import annotations
+
+from emotrace.io.readers import INPUT_FORMATS, read_conversations
+from emotrace.io.writers import OUTPUT_FORMATS, write_predictions
+
+__all__ = ["INPUT_FORMATS", "OUTPUT_FORMATS", "read_conversations", "write_predictions"]

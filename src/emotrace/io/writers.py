@@ -1,0 +1,186 @@
+"""Write predictions where people look at them: a readable table on the terminal, or JSON, JSON lines or CSV for tools.
+
+All formats carry the same facts (the predicted emotion, its confidence, the full distribution, the gold label
+when the input had one) so a user can switch formats without losing information; files are written atomically,
+so an interrupted run never leaves a half-written prediction file behind.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from emotrace.errors import EmotraceError
+from emotrace.io.atomic import write_text_atomic
+from emotrace.schema import Conversation, Prediction, Utterance
+
+OUTPUT_FORMATS = ("table", "json", "jsonl", "csv")
+_EXTENSIONS = {".json": "json", ".jsonl": "jsonl", ".csv": "csv", ".txt": "table"}
+_TEXT_WIDTH = 120
+
+
+def write_predictions(
+    conversations: list[Conversation],
+    predictions: list[list[Prediction]],
+    path: str | Path | None = None,
+    format: str | None = None,
+    console: Console | None = None,
+) -> None:
+    """Write one prediction per utterance to `path` (atomically), or to the console when `path` is None."""
+    chosen = _choose_format(path, format)
+    pairs = _pair(conversations, predictions)
+    if chosen == "table":
+        if path is None:
+            _print_tables(console or Console(), pairs)
+            return
+        buffer = io.StringIO()
+        _print_tables(Console(file=buffer, width=_TEXT_WIDTH, color_system=None, force_terminal=False), pairs)
+        text = buffer.getvalue()
+    else:
+        text = _RENDERERS[chosen](pairs)
+    if path is None:
+        (console or Console()).file.write(text)
+        return
+    try:
+        write_text_atomic(path, text)
+    except OSError as error:
+        raise EmotraceError(
+            f"cannot write predictions: {error.strerror or error}", path=str(path), hint="check that the folder is writable and has space"
+        ) from error
+
+
+def _choose_format(path: str | Path | None, format: str | None) -> str:
+    choices = ", ".join(OUTPUT_FORMATS)
+    if format is not None:
+        if format not in OUTPUT_FORMATS:
+            raise EmotraceError(f"unknown output format {format!r}", hint=f"choose --output-format from {choices}")
+        return format
+    if path is None:
+        return "table"
+    chosen = _EXTENSIONS.get(Path(path).suffix.lower())
+    if chosen is None:
+        raise EmotraceError(
+            f"cannot tell the output format from the extension {Path(path).suffix or '(none)'!r}",
+            path=str(path),
+            hint=f"use {', '.join(_EXTENSIONS)} or pass --output-format ({choices})",
+        )
+    return chosen
+
+
+def _pair(conversations: list[Conversation], predictions: list[list[Prediction]]) -> list[tuple[Conversation, list[Prediction]]]:
+    if len(conversations) != len(predictions):
+        raise ValueError(f"{len(conversations)} conversations but {len(predictions)} prediction lists")
+    for conversation, predicted in zip(conversations, predictions):
+        if len(conversation.utterances) != len(predicted):
+            raise ValueError(f"conversation {conversation.id!r} has {len(conversation)} utterances but {len(predicted)} predictions")
+    return list(zip(conversations, predictions))
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
+
+
+def _distribution(probabilities: dict[str, float] | None) -> dict[str, float] | None:
+    return None if probabilities is None else {label: round(p, 4) for label, p in probabilities.items()}
+
+
+# --- json / jsonl / csv ----------------------------------------------------------------------------------------------
+
+
+def _utterance_record(utterance: Utterance, prediction: Prediction) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "speaker": utterance.speaker,
+        "text": utterance.text,
+        "start": _round(utterance.start),
+        "end": _round(utterance.end),
+        "id": utterance.id,
+        "emotion": prediction.label,
+        "confidence": _round(prediction.confidence),
+        "probabilities": _distribution(prediction.probabilities),
+        "sentiment": prediction.sentiment,
+        "sentiment_probabilities": _distribution(prediction.sentiment_probabilities),
+    }
+    if utterance.emotion is not None:
+        record["gold_emotion"] = utterance.emotion
+    return record
+
+
+def _conversation_record(conversation: Conversation, predicted: list[Prediction]) -> dict[str, Any]:
+    return {
+        "id": conversation.id,
+        "metadata": conversation.metadata,
+        "utterances": [_utterance_record(u, p) for u, p in zip(conversation.utterances, predicted)],
+    }
+
+
+def _json(pairs: list[tuple[Conversation, list[Prediction]]]) -> str:
+    return json.dumps([_conversation_record(c, p) for c, p in pairs], ensure_ascii=False, indent=2, default=str) + "\n"
+
+
+def _jsonl(pairs: list[tuple[Conversation, list[Prediction]]]) -> str:
+    return "".join(json.dumps(_conversation_record(c, p), ensure_ascii=False, default=str) + "\n" for c, p in pairs)
+
+
+def _csv(pairs: list[tuple[Conversation, list[Prediction]]]) -> str:
+    labels = list(dict.fromkeys(label for _, predicted in pairs for p in predicted for label in p.probabilities))
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(
+        ["conversation_id", "utterance_index", "speaker", "start", "end", "text", "emotion", "confidence", "sentiment"]
+        + [f"p_{label}" for label in labels]
+    )
+    for conversation, predicted in pairs:
+        for index, (utterance, p) in enumerate(zip(conversation.utterances, predicted)):
+            writer.writerow(
+                [conversation.id, index, utterance.speaker, _round(utterance.start), _round(utterance.end), utterance.text]
+                + [p.label, _round(p.confidence), p.sentiment]
+                + [_round(p.probabilities.get(label)) for label in labels]
+            )
+    return buffer.getvalue()
+
+
+_RENDERERS = {"json": _json, "jsonl": _jsonl, "csv": _csv}
+
+
+# --- table -----------------------------------------------------------------------------------------------------------
+
+
+def _clock(seconds: float) -> str:
+    minutes, rest = divmod(round(seconds, 1), 60)
+    hours, minutes = divmod(int(minutes), 60)
+    return f"{hours}:{minutes:02d}:{rest:04.1f}" if hours else f"{minutes}:{rest:04.1f}"
+
+
+def _print_tables(console: Console, pairs: list[tuple[Conversation, list[Prediction]]]) -> None:
+    for conversation, predicted in pairs:
+        utterances = conversation.utterances
+        show_time = any(u.start is not None for u in utterances)
+        show_sentiment = any(p.sentiment is not None for p in predicted)
+        show_gold = any(u.emotion is not None for u in utterances)
+        table = Table(title=Text(conversation.id), title_justify="left")
+        table.add_column("#", justify="right", no_wrap=True)
+        table.add_column("speaker")
+        if show_time:
+            table.add_column("time", no_wrap=True)
+        table.add_column("text", ratio=1, overflow="fold")  # text and speaker wrap; labels stay whole
+        table.add_column("emotion", no_wrap=True)
+        table.add_column("confidence", justify="right", no_wrap=True)
+        if show_sentiment:
+            table.add_column("sentiment", no_wrap=True)
+        if show_gold:
+            table.add_column("gold", no_wrap=True)
+        for index, (utterance, p) in enumerate(zip(utterances, predicted), start=1):
+            start = "" if utterance.start is None else _clock(utterance.start)
+            row: list[str | Text] = [str(index), Text(utterance.speaker)] + ([start] if show_time else [])
+            row += [Text(utterance.text), Text(p.label, style="bold"), f"{p.confidence:.2f}"]
+            row += [Text(p.sentiment or "")] if show_sentiment else []
+            row += [Text(utterance.emotion or "")] if show_gold else []
+            table.add_row(*row)
+        console.print(table)

@@ -1,0 +1,127 @@
+"""The `emotrace` command as a user runs it: a subprocess, its exit code, stdout and stderr."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import synthetic_conversations
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def emotrace(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "emotrace", *args], capture_output=True, text=True, cwd=cwd, timeout=600)
+
+
+def assert_user_error(result: subprocess.CompletedProcess[str], *fragments: str) -> None:
+    """Exit 1, exactly one line on stderr naming what went wrong, and no traceback."""
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+def write_labelled_jsonl(path: Path) -> None:
+    rows = []
+    for split, seed, count in (("train", 1, 24), ("dev", 2, 8), ("test", 3, 8)):
+        for conversation in synthetic_conversations(count, seed):
+            utterances = [{"speaker": u.speaker, "text": u.text, "emotion": u.emotion} for u in conversation.utterances]
+            rows.append(json.dumps({"id": conversation.id, "split": split, "utterances": utterances}))
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+
+
+def test_help_lists_every_command() -> None:
+    result = emotrace("--help")
+    assert result.returncode == 0
+    for command in ("analyze", "train", "evaluate", "datasets", "models"):
+        assert command in result.stdout
+
+
+def test_missing_input_file_is_one_line_naming_it(tmp_path: Path) -> None:
+    assert_user_error(emotrace("analyze", str(tmp_path / "nope.jsonl")), "nope.jsonl")
+
+
+def test_malformed_json_line_names_file_and_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": "a", "utterances": [{"speaker": "A", "text": "hi"}]}\n{"id": "b", "utterances": [\n', encoding="utf-8")
+    assert_user_error(emotrace("analyze", str(bad)), "bad.jsonl:2")
+
+
+def test_non_utf8_empty_and_oversized_files_are_refused(tmp_path: Path) -> None:
+    latin = tmp_path / "latin.txt"
+    latin.write_bytes("Ann: hello\nBob: caf\xe9 au lait\n".encode("latin-1"))
+    assert_user_error(emotrace("analyze", str(latin)), "latin.txt:2", "UTF-8")
+    empty = tmp_path / "empty.txt"
+    empty.write_text("", encoding="utf-8")
+    assert_user_error(emotrace("analyze", str(empty)), "empty.txt")
+    big = tmp_path / "big.txt"
+    big.write_text("Ann: hello there\n" * 2000, encoding="utf-8")
+    assert_user_error(emotrace("analyze", str(big), "--max-mb", "0.01"), "big.txt", "--max-mb")
+
+
+def test_unknown_output_format_is_refused_before_any_work(tmp_path: Path) -> None:
+    talk = tmp_path / "talk.txt"
+    talk.write_text("Ann: hello\n", encoding="utf-8")
+    assert_user_error(emotrace("analyze", str(talk), "--format", "xml"), "xml", "table, json, jsonl, csv")
+
+
+def test_unknown_model_name_is_one_line(tmp_path: Path) -> None:
+    talk = tmp_path / "talk.txt"
+    talk.write_text("Ann: hello\n", encoding="utf-8")
+    assert_user_error(emotrace("analyze", str(talk), "--model", "no-such-model"), "no-such-model")
+
+
+def test_train_on_own_file_then_analyze_and_evaluate_with_the_bundle(tmp_path: Path) -> None:
+    data = tmp_path / "labelled.jsonl"
+    write_labelled_jsonl(data)
+    run = tmp_path / "run"
+    trained = emotrace("train", "--dataset", str(data), "--model", "bigru", "--out", str(run), "--epochs", "8", "--lr", "0.003")
+    assert trained.returncode == 0, trained.stderr
+    assert "best epoch" in trained.stdout
+    assert (run / "eval_test.json").is_file()
+    config = json.loads((run / "config.json").read_text())
+    assert config["args"]["labels"] == ["anger", "joy", "neutral"]
+
+    talk = tmp_path / "talk.txt"
+    talk.write_text("Ann: I love this, it's wonderful!\nBob: This is outrageous, I'm furious!\n", encoding="utf-8")
+    out = tmp_path / "out.json"
+    analysed = emotrace("analyze", str(talk), "--model", str(run), "--output", str(out))
+    assert analysed.returncode == 0, analysed.stderr
+    utterances = json.loads(out.read_text())[0]["utterances"]
+    assert [u["emotion"] for u in utterances] == ["joy", "anger"]
+
+    evaluated = emotrace("evaluate", str(run), "--dataset", str(data), "--split", "dev")
+    assert evaluated.returncode == 0, evaluated.stderr
+    scores = json.loads((run / "eval_labelled_dev.json").read_text())
+    assert scores["weighted_f1"] > 90 and set(scores["per_class_f1"]) == {"anger", "joy", "neutral"}
+    assert (run / "confusion_labelled_dev.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_train_without_dev_data_says_how_to_give_it(tmp_path: Path) -> None:
+    data = tmp_path / "train_only.jsonl"
+    data.write_text('{"id": "a", "utterances": [{"speaker": "A", "text": "hi", "emotion": "joy"}]}\n', encoding="utf-8")
+    assert_user_error(emotrace("train", "--dataset", str(data), "--model", "bigru", "--out", str(tmp_path / "r")), "--dev")
+
+
+def test_datasets_command_reports_found_files(shared_data: Path) -> None:
+    result = emotrace("datasets", "--data-dir", str(shared_data))
+    assert result.returncode == 0
+    assert result.stdout.count("found") == 2
+
+
+@pytest.mark.parametrize("example", ["support_call.txt", "team_meeting.jsonl", "interview.srt"])
+def test_default_model_analyses_the_bundled_examples(example: str, tmp_path: Path) -> None:
+    out = tmp_path / "out.jsonl"
+    result = emotrace("analyze", str(ROOT / "examples" / example), "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    conversations = [json.loads(line) for line in out.read_text().splitlines()]
+    for conversation in conversations:
+        for utterance in conversation["utterances"]:
+            assert utterance["emotion"] in {"neutral", "surprise", "fear", "sadness", "joy", "disgust", "anger"}
+            assert abs(sum(utterance["probabilities"].values()) - 1) < 1e-3
+            assert utterance["confidence"] == max(utterance["probabilities"].values())
