@@ -13,11 +13,13 @@ from typing import Annotated
 import typer
 
 from emotrace.errors import EmotraceError
+from emotrace.schema import Conversation
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, help=__doc__.splitlines()[0])
 
 DataDir = Annotated[str | None, typer.Option("--data-dir", help="folder holding meld/ and iemocap/ (default: $EMOTRACE_DATA, else ./data)")]
 InputFormat = Annotated[str | None, typer.Option("--input-format", help="jsonl, csv, transcript, srt or vtt (default: by extension)")]
+Columns = Annotated[list[str] | None, typer.Option("--column", help="CSV column for a field, FIELD=NAME (e.g. text=utterance); repeatable")]
 
 
 @app.command()
@@ -27,6 +29,7 @@ def analyze(
     format: Annotated[str | None, typer.Option("--format", help="table, json, jsonl or csv (default: by --output extension, else table)")] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="write here instead of the terminal")] = None,
     input_format: InputFormat = None,
+    column: Columns = None,
     max_mb: Annotated[float, typer.Option("--max-mb", help="refuse input files larger than this")] = 64.0,
 ) -> None:
     """Predict the emotion of every utterance in FILE."""
@@ -34,7 +37,7 @@ def analyze(
     from emotrace.io import read_conversations, write_predictions
     from emotrace.models.bundle import load_model
 
-    conversations = read_conversations(file, input_format, max_bytes=int(max_mb * 2**20))
+    conversations = read_conversations(file, input_format, _columns(column), max_bytes=int(max_mb * 2**20))
     if output is not None or format not in (None, "table"):
         _check_output(output, format)
     predictions = predict(load_model(model), conversations, progress=sys.stderr.isatty())
@@ -56,6 +59,7 @@ def train(
     resume: Annotated[bool, typer.Option("--resume", help="continue an interrupted run in --out")] = False,
     data_dir: DataDir = None,
     input_format: InputFormat = None,
+    column: Columns = None,
 ) -> None:
     """Train a model; the best epoch on dev is saved as a bundle in --out."""
     from emotrace.datasets import DATASETS
@@ -66,7 +70,7 @@ def train(
     if dataset in DATASETS:
         data = benchmark_data(dataset, data_dir)
     else:
-        data = file_data(dataset, dev, input_format)
+        data = file_data(dataset, dev, input_format, _columns(column))
     command = " ".join(["emotrace", *sys.argv[1:]])
     config = recipe(model, dataset if dataset in DATASETS else "default", seed, epochs=epochs, lr=lr)
     summary = run_training(config, data, out, resume=resume, progress=True, command=command)
@@ -74,9 +78,9 @@ def train(
     typer.echo(f"best epoch {summary['best_epoch']}: dev weighted F1 {best['weighted_f1']:.2f}; bundle in {out}")
     test_conversations = None
     if test is not None:
-        test_conversations = labelled_conversations(str(test), "test", data_dir, input_format)
+        test_conversations = labelled_conversations(str(test), "test", data_dir, input_format, _columns(column))
     elif dataset not in DATASETS:
-        test_conversations = _optional_test_split(dataset, input_format)
+        test_conversations = _optional_test_split(dataset, input_format, _columns(column))
     if test_conversations:
         _report(out, test_conversations, "test")
 
@@ -88,11 +92,12 @@ def evaluate(
     split: Annotated[str, typer.Option("--split")] = "test",
     data_dir: DataDir = None,
     input_format: InputFormat = None,
+    column: Columns = None,
 ) -> None:
     """Accuracy, weighted/macro F1, per-class F1 and a confusion-matrix PNG, written beside the bundle."""
     from emotrace.training.data import labelled_conversations
 
-    _report(run_dir, labelled_conversations(dataset, split, data_dir, input_format), f"{Path(dataset).stem}_{split}")
+    _report(run_dir, labelled_conversations(dataset, split, data_dir, input_format, _columns(column)), f"{Path(dataset).stem}_{split}")
 
 
 @app.command()
@@ -129,7 +134,7 @@ def models() -> None:
         typer.echo(f"  {name:16} {config['model']} trained on {config.get('data', {}).get('name', '?')}")
 
 
-def _report(model_ref: Path | str, conversations: list, tag: str) -> None:
+def _report(model_ref: Path | str, conversations: list[Conversation], tag: str) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -150,11 +155,24 @@ def _report(model_ref: Path | str, conversations: list, tag: str) -> None:
     typer.echo(f"wrote {out_dir / f'eval_{tag}.json'} and {out_dir / f'confusion_{tag}.png'}")
 
 
-def _optional_test_split(path: str, input_format: str | None) -> list:
+def _optional_test_split(path: str, input_format: str | None, columns: dict[str, str] | None) -> list[Conversation]:
     from emotrace.io import read_conversations
     from emotrace.training.data import split_of
 
-    return [c for c in read_conversations(path, input_format) if split_of(c) == "test"]
+    return [c for c in read_conversations(path, input_format, columns) if split_of(c) == "test"]
+
+
+def _columns(pairs: list[str] | None) -> dict[str, str] | None:
+    """`--column text=utterance --column speaker=who` → {"text": "utterance", "speaker": "who"}."""
+    if not pairs:
+        return None
+    mapping = {}
+    for pair in pairs:
+        field, separator, name = pair.partition("=")
+        if not separator or not field.strip() or not name.strip():
+            raise EmotraceError(f"--column {pair!r} is not FIELD=NAME", hint="e.g. --column text=utterance")
+        mapping[field.strip()] = name.strip()
+    return mapping
 
 
 def _check_output(output: Path | None, format: str | None) -> None:

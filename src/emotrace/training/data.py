@@ -32,14 +32,16 @@ def split_of(conversation: Conversation) -> str | None:
     return str(split).strip().lower() if split is not None else None
 
 
-def file_data(path: str | Path, dev_path: str | Path | None = None, input_format: str | None = None) -> TrainData:
+def file_data(
+    path: str | Path, dev_path: str | Path | None = None, input_format: str | None = None, columns: dict[str, str] | None = None
+) -> TrainData:
     """A user's own labelled conversations: dev from `dev_path`, else the conversations whose `split` is dev.
 
     The label set is whatever the training data uses (sorted, so that it does not depend on file order);
     sentiment is learned only when every training utterance carries one."""
-    conversations = read_conversations(path, input_format)
+    conversations = read_conversations(path, input_format, columns)
     if dev_path is not None:
-        train, dev = [c for c in conversations if split_of(c) in (None, "train")], read_conversations(dev_path, input_format)
+        train, dev = [c for c in conversations if split_of(c) in (None, "train")], read_conversations(dev_path, input_format, columns)
     else:
         train = [c for c in conversations if split_of(c) == "train"]
         dev = [c for c in conversations if split_of(c) == "dev"]
@@ -67,11 +69,13 @@ def file_data(path: str | Path, dev_path: str | Path | None = None, input_format
     return TrainData(train, dev, labels, sentiment_labels, description)
 
 
-def labelled_conversations(dataset: str, split: str, data_dir: str | Path | None, input_format: str | None = None) -> list[Conversation]:
+def labelled_conversations(
+    dataset: str, split: str, data_dir: str | Path | None, input_format: str | None = None, columns: dict[str, str] | None = None
+) -> list[Conversation]:
     """A benchmark split by name, or the conversations of a labelled file (those of `split` when it has a split field)."""
     if dataset in DATASETS:
         return load_dataset(dataset, split, data_dir)
-    conversations = read_conversations(dataset, input_format)
+    conversations = read_conversations(dataset, input_format, columns)
     if any(split_of(c) for c in conversations):
         conversations = [c for c in conversations if split_of(c) == split]
     if not conversations:
