@@ -125,3 +125,21 @@ def test_default_model_analyses_the_bundled_examples(example: str, tmp_path: Pat
             assert utterance["emotion"] in {"neutral", "surprise", "fear", "sadness", "joy", "disgust", "anger"}
             assert abs(sum(utterance["probabilities"].values()) - 1) < 1e-3
             assert utterance["confidence"] == max(utterance["probabilities"].values())
+
+
+def test_default_model_reads_clear_emotions_in_a_csv_with_mapped_columns(tmp_path: Path) -> None:
+    table = tmp_path / "chat.csv"
+    table.write_text(
+        "dialog,who,message\n"
+        "1,Ann,\"Oh my god, thank you so much, I love it! This is wonderful!\"\n"
+        "1,Bob,\"Get out of my house right now, I'm so angry at you!\"\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out.csv"
+    mapped = ["--column", "conversation=dialog", "--column", "speaker=who", "--column", "text=message"]
+    result = emotrace("analyze", str(table), *mapped, "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    rows = out.read_text(encoding="utf-8").splitlines()
+    header = rows[0].split(",")
+    emotions = [row.split(",")[header.index("emotion")] for row in rows[1:]]
+    assert emotions == ["joy", "anger"]

@@ -163,7 +163,7 @@ def test_unknown_output_format_lists_choices(tmp_path: Path, path: str, format: 
     with pytest.raises(EmotraceError) as caught:
         write_predictions(conversations, predictions, tmp_path / path, format=format)
 
-    assert all(name in str(caught.value) for name in OUTPUT_FORMATS) and "--output-format" in str(caught.value)
+    assert all(name in str(caught.value) for name in OUTPUT_FORMATS) and "--format" in str(caught.value)
     assert not (tmp_path / path).exists()
 
 

@@ -38,8 +38,7 @@ def analyze(
     from emotrace.models.bundle import load_model
 
     conversations = read_conversations(file, input_format, _columns(column), max_bytes=int(max_mb * 2**20))
-    if output is not None or format not in (None, "table"):
-        _check_output(output, format)
+    _check_output(output, format)
     predictions = predict(load_model(model), conversations, progress=sys.stderr.isatty())
     write_predictions(conversations, predictions, output, format)
     if output is not None:
@@ -177,10 +176,9 @@ def _columns(pairs: list[str] | None) -> dict[str, str] | None:
 
 def _check_output(output: Path | None, format: str | None) -> None:
     """Fail on an unwritable or unknown output before spending minutes on inference."""
-    from emotrace.io import OUTPUT_FORMATS
+    from emotrace.io.writers import output_format
 
-    if format is not None and format not in OUTPUT_FORMATS:
-        raise EmotraceError(f"unknown output format '{format}'", hint=f"choose one of {', '.join(OUTPUT_FORMATS)}")
+    output_format(output, format)
     if output is not None and output.is_dir():
         raise EmotraceError("output path is a directory", path=str(output), hint="give a file name such as out.json")
     if output is not None and not output.parent.exists():

@@ -34,7 +34,7 @@ def write_predictions(
     console: Console | None = None,
 ) -> None:
     """Write one prediction per utterance to `path` (atomically), or to the console when `path` is None."""
-    chosen = _choose_format(path, format)
+    chosen = output_format(path, format)
     pairs = _pair(conversations, predictions)
     if chosen == "table":
         if path is None:
@@ -56,11 +56,12 @@ def write_predictions(
         ) from error
 
 
-def _choose_format(path: str | Path | None, format: str | None) -> str:
+def output_format(path: str | Path | None, format: str | None) -> str:
+    """The output format: `format` if given, else from the extension of `path`, else a terminal table."""
     choices = ", ".join(OUTPUT_FORMATS)
     if format is not None:
         if format not in OUTPUT_FORMATS:
-            raise EmotraceError(f"unknown output format {format!r}", hint=f"choose --output-format from {choices}")
+            raise EmotraceError(f"unknown output format {format!r}", hint=f"choose --format from {choices}")
         return format
     if path is None:
         return "table"
@@ -69,7 +70,7 @@ def _choose_format(path: str | Path | None, format: str | None) -> str:
         raise EmotraceError(
             f"cannot tell the output format from the extension {Path(path).suffix or '(none)'!r}",
             path=str(path),
-            hint=f"use {', '.join(_EXTENSIONS)} or pass --output-format ({choices})",
+            hint=f"use {', '.join(_EXTENSIONS)} or pass --format ({choices})",
         )
     return chosen
 

