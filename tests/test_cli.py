@@ -1,5 +1,6 @@
 """The `emotrace` command as a user runs it: a subprocess, its exit code, stdout and stderr."""
 
+import csv
 import json
 import subprocess
 import sys
@@ -139,7 +140,6 @@ def test_default_model_reads_clear_emotions_in_a_csv_with_mapped_columns(tmp_pat
     mapped = ["--column", "conversation=dialog", "--column", "speaker=who", "--column", "text=message"]
     result = emotrace("analyze", str(table), *mapped, "-o", str(out))
     assert result.returncode == 0, result.stderr
-    rows = out.read_text(encoding="utf-8").splitlines()
-    header = rows[0].split(",")
-    emotions = [row.split(",")[header.index("emotion")] for row in rows[1:]]
+    with open(out, encoding="utf-8", newline="") as handle:
+        emotions = [row["emotion"] for row in csv.DictReader(handle)]
     assert emotions == ["joy", "anger"]
