@@ -15,7 +15,7 @@ import typer
 from emotrace.errors import EmotraceError
 from emotrace.schema import Conversation
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, help=__doc__.splitlines()[0])
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, help="emotrace: the emotion of every utterance in a conversation, offline on a CPU.")
 
 DataDir = Annotated[str | None, typer.Option("--data-dir", help="folder holding meld/ and iemocap/ (default: $EMOTRACE_DATA, else ./data)")]
 InputFormat = Annotated[str | None, typer.Option("--input-format", help="jsonl, csv, transcript, srt or vtt (default: by extension)")]
