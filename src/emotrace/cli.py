@@ -109,12 +109,12 @@ def datasets(data_dir: DataDir = None) -> None:
 
     root = resolve_data_dir(data_dir)
     table = Table(title=f"data sets in {root}")
-    for column in ("name", "labels", "licence", "files"):
+    for column in ("name", "modality", "splits", "labels", "licence", "files"):
         table.add_column(column)
     for info in DATASETS.values():
         missing = [f for f in info.files if not (root / f).is_file()]
         status = "[green]found[/green]" if not missing else f"[red]missing {', '.join(missing)}[/red]"
-        table.add_row(info.name, ", ".join(info.labels), info.licence, status)
+        table.add_row(info.name, info.modality, ", ".join(info.splits), ", ".join(info.labels), info.licence, status)
     Console().print(table)
 
 

@@ -12,6 +12,7 @@ CANONICAL = ("neutral", "joy", "sadness", "anger", "fear", "disgust", "surprise"
 LABEL_SETS: dict[str, tuple[str, ...]] = {
     "meld": ("neutral", "surprise", "fear", "sadness", "joy", "disgust", "anger"),
     "iemocap": ("happy", "sad", "neutral", "angry", "excited", "frustrated"),
+    "emodb": ("anger", "boredom", "disgust", "fear", "joy", "sadness", "neutral"),
 }
 
 SENTIMENT_LABELS: dict[str, tuple[str, ...]] = {

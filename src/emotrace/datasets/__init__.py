@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from emotrace.datasets.emodb import load_emodb
 from emotrace.datasets.iemocap import load_iemocap
 from emotrace.datasets.meld import load_meld
 from emotrace.errors import EmotraceError
@@ -24,6 +25,8 @@ class DatasetInfo:
     labels: tuple[str, ...]
     sentiment_labels: tuple[str, ...] | None
     licence: str
+    modality: str = "text"
+    splits: tuple[str, ...] = SPLITS
 
 
 DATASETS: dict[str, DatasetInfo] = {
@@ -34,6 +37,10 @@ DATASETS: dict[str, DatasetInfo] = {
     "iemocap": DatasetInfo(
         "iemocap", load_iemocap, ("iemocap/iemocap_text.pkl",), LABEL_SETS["iemocap"], None,
         "research only (no weights trained on it are shipped)",
+    ),
+    "emodb": DatasetInfo(
+        "emodb", load_emodb, ("emodb/emodb_wav.tar.gz",), LABEL_SETS["emodb"], None, "free for research",
+        modality="audio", splits=("all",),
     ),
 }
 
@@ -47,6 +54,7 @@ def resolve_data_dir(data_dir: str | Path | None = None) -> Path:
 def load_dataset(name: str, split: str, data_dir: str | Path | None = None) -> list[Conversation]:
     if name not in DATASETS:
         raise EmotraceError(f"unknown dataset '{name}'", hint=f"choose one of {', '.join(DATASETS)} or pass a labelled file")
-    if split not in SPLITS:
-        raise EmotraceError(f"unknown split '{split}'", hint=f"choose one of {', '.join(SPLITS)}")
-    return DATASETS[name].loader(resolve_data_dir(data_dir), split)
+    info = DATASETS[name]
+    if split not in info.splits:
+        raise EmotraceError(f"{name} has no split '{split}'", hint=f"choose one of {', '.join(info.splits)}")
+    return info.loader(resolve_data_dir(data_dir), split)

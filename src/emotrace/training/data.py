@@ -14,6 +14,10 @@ from emotrace.training.loop import TrainData
 
 def benchmark_data(name: str, data_dir: str | Path | None = None) -> TrainData:
     info = DATASETS[name]
+    if info.modality != "text":
+        raise EmotraceError(
+            f"{name} is a {info.modality} data set; `emotrace train` trains text conversation models", hint="choose meld, iemocap or a text file"
+        )
     train, dev = load_dataset(name, "train", data_dir), load_dataset(name, "dev", data_dir)
     description = {
         "name": f"{name.upper()} train",

@@ -1,0 +1,98 @@
+"""Speech: read a recording (or one utterance's span of it) as 16 kHz mono, and describe it with openSMILE
+functionals (eGeMAPSv02, Eyben et al., 2016: 88 features; ComParE_2016, Schuller et al., 2016: 6,373).
+
+openSMILE and soundfile are the optional `audio` extra, imported only here, so text-only installs stay light.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from emotrace.errors import EmotraceError
+
+SAMPLE_RATE = 16_000
+FEATURE_SETS = ("eGeMAPSv02", "ComParE_2016")
+_SILENCE = 1e-4
+
+
+def _soundfile():  # type: ignore[no-untyped-def]
+    try:
+        import soundfile
+    except ImportError:
+        raise EmotraceError("audio support is not installed", hint="pip install 'emotrace[audio]'") from None
+    return soundfile
+
+
+def load_audio(path: str | Path, start: float | None = None, end: float | None = None) -> np.ndarray:
+    """Mono float32 at 16 kHz; `start`/`end` (seconds) cut one utterance out of a longer recording."""
+    from scipy.signal import resample_poly
+
+    soundfile = _soundfile()
+    where = str(path)
+    if not Path(path).is_file():
+        raise EmotraceError("audio file not found", path=where, hint="check the media path (relative to the input file)")
+    try:
+        info = soundfile.info(where)
+        first = 0 if start is None else int(start * info.samplerate)
+        last = info.frames if end is None else min(info.frames, int(end * info.samplerate))
+        if first >= info.frames or last <= first:
+            raise EmotraceError(
+                f"span {start}–{end} s is empty or outside the recording ({info.frames / info.samplerate:.2f} s)",
+                path=where, hint="check the utterance's start and end times",
+            )
+        samples, rate = soundfile.read(where, start=first, stop=last, dtype="float32", always_2d=True)
+    except (RuntimeError, soundfile.LibsndfileError) as error:
+        raise EmotraceError(f"cannot decode audio ({error})", path=where, hint="convert it to WAV or FLAC") from None
+    wave = samples.mean(axis=1)
+    if rate != SAMPLE_RATE:
+        divisor = np.gcd(rate, SAMPLE_RATE)
+        wave = resample_poly(wave, SAMPLE_RATE // divisor, rate // divisor).astype(np.float32)
+    return wave
+
+
+def trim_silence(wave: np.ndarray) -> np.ndarray:
+    """Drop leading and trailing digital silence (zero padding), which otherwise dominates pause and energy features."""
+    voiced = np.flatnonzero(np.abs(wave) > _SILENCE)
+    return wave[voiced[0] : voiced[-1] + 1] if voiced.size else wave
+
+
+class FunctionalsEncoder:
+    """`embed(waves) -> (N, d)`: openSMILE functionals of 16 kHz mono waves (trimmed of padding first)."""
+
+    def __init__(self, feature_set: str = "eGeMAPSv02") -> None:
+        if feature_set not in FEATURE_SETS:
+            raise EmotraceError(f"unknown openSMILE feature set '{feature_set}'", hint=f"choose one of {', '.join(FEATURE_SETS)}")
+        self.feature_set = feature_set
+        self._smile = None
+
+    @property
+    def encoder_id(self) -> str:
+        return f"opensmile/{self.feature_set}/functionals"
+
+    def embed(self, waves: Sequence[np.ndarray]) -> np.ndarray:
+        if self._smile is None:
+            try:
+                import opensmile
+            except ImportError:
+                raise EmotraceError("audio support is not installed", hint="pip install 'emotrace[audio]'") from None
+            self._smile = opensmile.Smile(
+                feature_set=getattr(opensmile.FeatureSet, self.feature_set), feature_level=opensmile.FeatureLevel.Functionals
+            )
+        rows = [self._smile.process_signal(trim_silence(wave), SAMPLE_RATE).to_numpy()[0] for wave in waves]
+        return np.stack(rows).astype(np.float32) if rows else np.zeros((0, 0), dtype=np.float32)
+
+
+def standardize_per_speaker(features: np.ndarray, speakers: Sequence[str]) -> np.ndarray:
+    """z-score every feature within each speaker (unsupervised speaker normalisation, standard in speech emotion
+    recognition since Schuller et al., 2009): it removes voice identity that would otherwise swamp emotion cues."""
+    normalised = np.empty_like(features)
+    speaker_array = np.asarray(speakers)
+    for speaker in np.unique(speaker_array):
+        rows = speaker_array == speaker
+        mean = features[rows].mean(0)
+        std = features[rows].std(0)
+        normalised[rows] = (features[rows] - mean) / np.where(std > 1e-8, std, 1.0)
+    return normalised
