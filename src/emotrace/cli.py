@@ -100,6 +100,28 @@ def evaluate(
 
 
 @app.command()
+def extract(
+    file: Annotated[Path, typer.Argument(help="conversation file; audio paths in `media` are relative to it")],
+    out: Annotated[Path, typer.Option("--out", help="features file to write (.npz)")],
+    modality: Annotated[str, typer.Option("--modality", help="text (MiniLM, 384-d) or audio (openSMILE functionals)")] = "text",
+    feature_set: Annotated[str, typer.Option("--feature-set", help="audio only: eGeMAPSv02 (88-d) or ComParE_2016 (6,373-d)")] = "eGeMAPSv02",
+    input_format: InputFormat = None,
+    column: Columns = None,
+) -> None:
+    """Write per-utterance features with their conversation ids and indices, for training your own models."""
+    from emotrace.inference.extract import extract as run_extraction
+    from emotrace.inference.extract import save_features
+    from emotrace.io import read_conversations
+
+    if out.suffix != ".npz":
+        raise EmotraceError("features are written as .npz", path=str(out), hint="give --out a name ending in .npz")
+    conversations = read_conversations(file, input_format, _columns(column))
+    features = run_extraction(conversations, modality, file.parent, progress=sys.stderr.isatty(), feature_set=feature_set)
+    save_features(features, out)
+    typer.echo(f"wrote {features.features.shape[0]} × {features.features.shape[1]} {features.encoder} features to {out}")
+
+
+@app.command()
 def datasets(data_dir: DataDir = None) -> None:
     """List supported benchmark data sets and whether their files are found."""
     from rich.console import Console
