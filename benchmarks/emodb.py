@@ -6,7 +6,8 @@ protocol): unweighted average recall (UAR), accuracy and per-class recall, poole
 Classical path: openSMILE functionals (eGeMAPSv02, ComParE_2016) of the trimmed clip, z-scored per speaker
 (unsupervised; each held-out speaker is normalised with its own unlabelled clips), then a linear classifier
 whose regularisation is chosen by an inner leave-one-speaker-out on the training speakers only.
-Features are cached in benchmarks/runs/emodb/; results go to benchmarks/results/emodb.json and the README.
+Features are cached in benchmarks/runs/emodb/ and each (features, classifier) result in benchmarks/results/emodb/,
+so an interrupted run resumes; the summary goes to benchmarks/results/emodb.json and the README.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from readme_table import update_readme  # noqa: E402
 from emotrace.io.atomic import atomic_path, write_text_atomic  # noqa: E402
 
 CLASSIFIERS = ("logreg", "linear-svm")
+CNN_SEEDS = 3
 
 
 def features(feature_set: str, data_dir: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
@@ -105,19 +107,65 @@ def leave_one_speaker_out(matrix: np.ndarray, labels: np.ndarray, speakers: np.n
     }
 
 
+def cnn_leave_one_speaker_out(data_dir: str, seed: int) -> dict[str, Any]:
+    """Log-mel CNN with SpecAugment, one model per held-out speaker, fixed recipe (no test-fold tuning)."""
+    import torch
+    from sklearn.metrics import accuracy_score, recall_score
+
+    from emotrace.datasets import load_dataset
+    from emotrace.encoders.audio import load_audio
+    from emotrace.encoders.speech_cnn import SpeechCNN, spectrogram_batch
+    from emotrace.training.clips import ClipTrainConfig, train_clip_classifier
+
+    utterances = [c.utterances[0] for c in load_dataset("emodb", "all", data_dir)]
+    labels = np.array([u.emotion for u in utterances])
+    speakers = np.array([u.speaker for u in utterances])
+    classes = sorted(np.unique(labels))
+    targets = torch.tensor([classes.index(label) for label in labels])
+    spectrograms, lengths = spectrogram_batch([load_audio(u.media["audio"]) for u in utterances], n_mels=64)
+    predicted = np.empty_like(labels)
+    started = time.perf_counter()
+    for held_out in np.unique(speakers):
+        train = torch.from_numpy(speakers != held_out)
+        model = train_clip_classifier(SpeechCNN(classes), spectrograms[train], lengths[train], targets[train], ClipTrainConfig(seed=seed))
+        with torch.inference_mode():
+            scores = model(spectrograms[~train], lengths[~train])
+        predicted[~train.numpy()] = np.array(classes)[scores.argmax(-1).numpy()]
+    recalls = recall_score(labels, predicted, labels=classes, average=None)
+    return {
+        "uar": uar(labels, predicted),
+        "accuracy": 100 * float(accuracy_score(labels, predicted)),
+        "per_class_recall": {label: 100 * float(r) for label, r in zip(classes, recalls)},
+        "train_minutes_all_folds": (time.perf_counter() - started) / 60,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", default=os.environ.get("EMOTRACE_DATA") or str(ROOT.parent / "shared" / "datasets"))
     args = parser.parse_args()
     results = []
     for feature_set in ("eGeMAPSv02", "ComParE_2016"):
-        matrix, labels, speakers, seconds = features(feature_set, args.data_dir)
         for classifier in CLASSIFIERS:
-            scores = leave_one_speaker_out(matrix, labels, speakers, classifier)
-            results.append({"features": feature_set, "classifier": classifier, "dims": int(matrix.shape[1]), "extract_seconds_per_clip": seconds, **scores})
-            print(f"{feature_set} + {classifier}: UAR {scores['uar']:.1f}, accuracy {scores['accuracy']:.1f}", flush=True)
-    stamp = {"date": date.today().isoformat(), "machine": f"{platform.machine()}, {os.cpu_count()} cores", "clips": int(len(labels))}
-    write_text_atomic(ROOT / "benchmarks" / "results" / "emodb.json", json.dumps({**stamp, "results": results}, indent=2) + "\n")
+            cached = ROOT / "benchmarks" / "results" / "emodb" / f"{feature_set}_{classifier}.json"
+            if not cached.is_file():
+                matrix, labels, speakers, seconds = features(feature_set, args.data_dir)
+                scores = leave_one_speaker_out(matrix, labels, speakers, classifier)
+                result = {"features": feature_set, "classifier": classifier, "dims": int(matrix.shape[1]), "clips": int(len(labels)),
+                          "extract_seconds_per_clip": seconds, **scores}
+                write_text_atomic(cached, json.dumps(result, indent=2) + "\n")
+            results.append(json.loads(cached.read_text(encoding="utf-8")))
+            print(f"{feature_set} + {classifier}: UAR {results[-1]['uar']:.1f}, accuracy {results[-1]['accuracy']:.1f}", flush=True)
+    cnn_runs = []
+    for seed in range(CNN_SEEDS):
+        cached = ROOT / "benchmarks" / "results" / "emodb" / f"logmel-cnn_seed{seed}.json"
+        if not cached.is_file():
+            result = {"features": "log-mel 64", "classifier": "cnn+specaugment", "seed": seed, **cnn_leave_one_speaker_out(args.data_dir, seed)}
+            write_text_atomic(cached, json.dumps(result, indent=2) + "\n")
+        cnn_runs.append(json.loads(cached.read_text(encoding="utf-8")))
+        print(f"log-mel CNN seed {seed}: UAR {cnn_runs[-1]['uar']:.1f}", flush=True)
+    stamp = {"date": date.today().isoformat(), "machine": f"{platform.machine()}, {os.cpu_count()} cores", "clips": results[0]["clips"]}
+    write_text_atomic(ROOT / "benchmarks" / "results" / "emodb.json", json.dumps({**stamp, "results": results, "cnn": cnn_runs}, indent=2) + "\n")
     lines = [
         f"EmoDB, leave-one-speaker-out over 10 speakers, {stamp['clips']} clips (the 2-s copy, padding trimmed). "
         f"Generated by `python benchmarks/emodb.py` on {stamp['date']}; {stamp['machine']}. Deterministic (no seeds involved).",
@@ -127,6 +175,12 @@ def main() -> None:
     ]
     for r in results:
         lines.append(f"| {r['features']} | {r['classifier']} | {r['dims']} | {r['uar']:.1f} | {r['accuracy']:.1f} | {r['extract_seconds_per_clip']:.3f} |")
+    uars = [r["uar"] for r in cnn_runs]
+    accuracies = [r["accuracy"] for r in cnn_runs]
+    lines.append(
+        f"| log-mel 64 | CNN + SpecAugment ({len(cnn_runs)} seeds) | – | {np.mean(uars):.1f} ± {np.std(uars, ddof=1) if len(uars) > 1 else 0:.1f} "
+        f"| {np.mean(accuracies):.1f} | – |"
+    )
     update_readme("emodb", "\n".join(lines))
     print("\n".join(lines))
 

@@ -96,3 +96,27 @@ def standardize_per_speaker(features: np.ndarray, speakers: Sequence[str]) -> np
         std = features[rows].std(0)
         normalised[rows] = (features[rows] - mean) / np.where(std > 1e-8, std, 1.0)
     return normalised
+
+
+def mel_filterbank(n_mels: int, n_fft: int, rate: int = SAMPLE_RATE, low: float = 20.0, high: float | None = None) -> np.ndarray:
+    """Triangular filters evenly spaced on the HTK mel scale, shape (n_mels, n_fft // 2 + 1)."""
+    def to_mel(hz: np.ndarray) -> np.ndarray:
+        return 2595.0 * np.log10(1.0 + hz / 700.0)
+
+    def to_hz(mel: np.ndarray) -> np.ndarray:
+        return 700.0 * (10 ** (mel / 2595.0) - 1.0)
+
+    edges = to_hz(np.linspace(to_mel(np.array(low)), to_mel(np.array(high or rate / 2)), n_mels + 2))
+    bins = np.linspace(0, rate / 2, n_fft // 2 + 1)
+    rising = (bins[None, :] - edges[:-2, None]) / (edges[1:-1, None] - edges[:-2, None])
+    falling = (edges[2:, None] - bins[None, :]) / (edges[2:, None] - edges[1:-1, None])
+    return np.maximum(0.0, np.minimum(rising, falling)).astype(np.float32)
+
+
+def log_mel(wave: np.ndarray, n_mels: int = 64, n_fft: int = 512, hop: int = 160) -> np.ndarray:
+    """Log-mel spectrogram (n_mels, frames) at 10 ms hops: the 'image' the speech CNN classifies."""
+    import torch
+
+    spectrum = torch.stft(torch.from_numpy(wave), n_fft, hop, window=torch.hann_window(n_fft), return_complex=True).abs() ** 2
+    mel = torch.from_numpy(mel_filterbank(n_mels, n_fft)) @ spectrum
+    return torch.log(mel + 1e-6).numpy()
