@@ -88,3 +88,30 @@ def test_egemaps_functionals_are_88_numbers_that_tell_pitch_apart() -> None:
     assert not np.allclose(low, high)
     with pytest.raises(EmotraceError, match="feature set"):
         FunctionalsEncoder("MFCC-9000")
+
+
+def test_log_mel_has_10ms_frames_and_the_filterbank_covers_the_spectrum() -> None:
+    from emotrace.encoders.audio import log_mel, mel_filterbank
+
+    assert log_mel(tone(1.0, 16_000), n_mels=40).shape == (40, 101)
+    bank = mel_filterbank(40, 512)
+    assert bank.shape == (40, 257)
+    assert (bank.sum(1) > 0).all()
+
+
+def test_speech_cnn_learns_to_tell_a_low_from_a_high_voice() -> None:
+    import torch
+
+    from emotrace.encoders.speech_cnn import SpeechCNN, spectrogram_batch
+    from emotrace.training.clips import ClipTrainConfig, train_clip_classifier
+
+    rng = np.random.default_rng(0)
+    waves = [tone(0.5, 16_000, frequency=130.0 if i % 2 else 900.0) + 0.01 * rng.normal(size=8_000).astype(np.float32) for i in range(24)]
+    targets = torch.tensor([i % 2 for i in range(24)])
+    model = SpeechCNN(["high", "low"], n_mels=32, width=4)
+    spectrograms, lengths = spectrogram_batch(waves, 32)
+    train_clip_classifier(model, spectrograms, lengths, targets, ClipTrainConfig(epochs=15, batch_size=8, lr=1e-2))
+    probabilities = model.predict(waves[:6])
+    assert probabilities.shape == (6, 2)
+    assert (probabilities.argmax(1) == np.array([i % 2 for i in range(6)])).all()
+    assert model.embed(waves[:3]).shape == (3, 128)
