@@ -68,7 +68,7 @@ def load_bundle(directory: str | Path) -> ERCModel:
     model = create_model(config["model"], **config["args"])
     state = load_file(str(weights))
     missing = set(trained_state(model)) - set(state)
-    unknown = set(state) - set(model.state_dict())
+    unknown = set(state) - set(model.state_dict()) - {name for name, _ in model.named_buffers()}
     if missing or unknown:
         raise EmotraceError(
             "bundle weights do not match its model", path=str(weights), hint="the bundle was written by another emotrace version; retrain it"
