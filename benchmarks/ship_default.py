@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
 from emotrace.datasets import load_dataset  # noqa: E402
+from emotrace.inference.calibration import calibrate_bundle, calibration_scores  # noqa: E402
 from emotrace.inference.metrics import classification_scores, gold_indices  # noqa: E402
 from emotrace.inference.predict import predict_probabilities  # noqa: E402
 from emotrace.models.bundle import CARD_FILE, load_bundle, read_config, save_bundle  # noqa: E402
@@ -37,21 +38,33 @@ def main() -> None:
         raise SystemExit(f"no finished MELD runs of {args.model} under {args.runs}; run benchmarks/text_erc.py first")
     dev_f1 = {run: json.loads((run / "training.json").read_text())["best_dev"]["weighted_f1"] for run in finished}
     chosen = max(finished, key=lambda run: dev_f1[run])
+    config = read_config(chosen)
+    if "calibration" not in config:
+        calibrate_bundle(chosen, load_dataset("meld", "dev", args.data_dir), "MELD dev", progress=True)
+        config = read_config(chosen)
     model = load_bundle(chosen)
     test = load_dataset("meld", "test", args.data_dir)
     probabilities, _ = predict_probabilities(model, test, progress=True)
-    scores = classification_scores(gold_indices(test, model.labels), probabilities.argmax(1), model.labels)
+    gold = gold_indices(test, model.labels)
+    scores = classification_scores(gold, probabilities.argmax(1), model.labels)
+    scores["calibration"] = calibration_scores(probabilities, gold)
 
-    config = read_config(chosen)
     seed = config["training"]["seed"]
-    metadata = {key: config[key] for key in ("data", "training", "dev_scores")} | {"test_scores": scores}
+    metadata = {key: config[key] for key in ("data", "training", "dev_scores", "calibration")} | {"test_scores": scores}
+    calibration = config["calibration"]
     card = (chosen / CARD_FILE).read_text(encoding="utf-8")
     card = card.replace("# emotrace model:", "# emotrace default model:", 1)
+    card = card.replace(
+        "Confidences are softmax probabilities and are not yet calibrated.",
+        f"Confidences are temperature-scaled (T = {calibration['temperature']:.2f}, fitted on MELD dev).",
+    )
     selection = ", ".join(f"{run.name} {f1:.2f}" for run, f1 in dev_f1.items())
     card += f"""
 ## Test scores (MELD test, {scores['n']} utterances)
 Weighted F1 {scores['weighted_f1']:.2f}, macro F1 {scores['macro_f1']:.2f}, accuracy {scores['accuracy']:.2f}.
 Per-class F1: {", ".join(f"{label} {value:.1f}" for label, value in scores["per_class_f1"].items())}.
+Calibration on test: ECE {scores["calibration"]["ece"]:.3f} (15 equal-width bins), Brier {scores["calibration"]["brier"]:.3f},
+NLL {scores["calibration"]["nll"]:.3f}; on dev the temperature took ECE from {calibration["dev_before"]["ece"]:.3f} to {calibration["dev_after"]["ece"]:.3f}.
 
 ## Selection
 Seed {seed} had the best MELD dev weighted F1 among the finished benchmark runs ({selection}).

@@ -39,7 +39,7 @@ def write_labelled_jsonl(path: Path) -> None:
 def test_help_lists_every_command() -> None:
     result = emotrace("--help")
     assert result.returncode == 0
-    for command in ("analyze", "train", "evaluate", "datasets", "models"):
+    for command in ("analyze", "train", "evaluate", "calibrate", "extract", "datasets", "models"):
         assert command in result.stdout
 
 
@@ -101,6 +101,12 @@ def test_train_on_own_file_then_analyze_and_evaluate_with_the_bundle(tmp_path: P
     scores = json.loads((run / "eval_labelled_dev.json").read_text())
     assert scores["weighted_f1"] > 90 and set(scores["per_class_f1"]) == {"anger", "joy", "neutral"}
     assert (run / "confusion_labelled_dev.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (run / "reliability_labelled_dev.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert 0 <= scores["calibration"]["ece"] <= 1
+
+    recalibrated = emotrace("calibrate", str(run), "--dataset", str(data), "--split", "dev")
+    assert recalibrated.returncode == 0, recalibrated.stderr
+    assert "temperature" in recalibrated.stdout
 
 
 def test_train_without_dev_data_says_how_to_give_it(tmp_path: Path) -> None:

@@ -1,3 +1,4 @@
+import json
 from pathlib import Path
 
 import pytest
@@ -6,6 +7,7 @@ from safetensors.torch import load_file
 
 import emotrace.training.loop as loop
 from emotrace.errors import EmotraceError
+from emotrace.models.bundle import load_bundle
 from emotrace.training.config import TrainConfig, recipe
 from emotrace.training.loop import TrainData, learning_rate_factor, train
 
@@ -26,7 +28,12 @@ def test_training_learns_obvious_emotions_and_writes_a_bundle(tmp_path: Path, ti
     assert summary["best_dev"]["weighted_f1"] > 90
     assert len(summary["history"]) == 6
     assert {p.name for p in (tmp_path / "run").iterdir()} == {"config.json", "model.safetensors", "MODEL_CARD.md", "training.json"}
-    assert "pytest" in (tmp_path / "run" / "MODEL_CARD.md").read_text()
+    card = (tmp_path / "run" / "MODEL_CARD.md").read_text()
+    assert "pytest" in card and "temperature-scaled" in card
+    calibration = json.loads((tmp_path / "run" / "config.json").read_text())["calibration"]
+    assert calibration["temperature"] > 0
+    assert calibration["dev_after"]["nll"] <= calibration["dev_before"]["nll"] + 1e-9
+    assert load_bundle(tmp_path / "run").temperature == calibration["temperature"]
 
 
 def test_killed_run_resumes_to_the_same_weights_as_an_uninterrupted_one(tmp_path: Path, tiny_train_dev: tuple, monkeypatch: pytest.MonkeyPatch) -> None:

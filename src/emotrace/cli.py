@@ -100,6 +100,25 @@ def evaluate(
 
 
 @app.command()
+def calibrate(
+    run_dir: Annotated[Path, typer.Argument(help="a bundle directory (from `emotrace train`)")],
+    dataset: Annotated[str, typer.Option("--dataset", help="meld, iemocap, or a labelled conversation file")],
+    split: Annotated[str, typer.Option("--split", help="never test: calibration is fitted on held-out dev data")] = "dev",
+    data_dir: DataDir = None,
+    input_format: InputFormat = None,
+    column: Columns = None,
+) -> None:
+    """Fit the bundle's confidence temperature on labelled dev data (`train` already does this)."""
+    from emotrace.inference.calibration import calibrate_bundle
+    from emotrace.training.data import labelled_conversations
+
+    conversations = labelled_conversations(dataset, split, data_dir, input_format, _columns(column))
+    record = calibrate_bundle(run_dir, conversations, f"{Path(dataset).stem} {split}", progress=sys.stderr.isatty())
+    before, after = record["dev_before"], record["dev_after"]
+    typer.echo(f"temperature {record['temperature']:.3f}: ECE {before['ece']:.4f} → {after['ece']:.4f}, NLL {before['nll']:.4f} → {after['nll']:.4f}")
+
+
+@app.command()
 def extract(
     file: Annotated[Path, typer.Argument(help="conversation file; audio paths in `media` are relative to it")],
     out: Annotated[Path, typer.Option("--out", help="features file to write (.npz)")],
@@ -170,6 +189,8 @@ def _report(model_ref: Path | str, conversations: list[Conversation], tag: str) 
     table.add_column("value", justify="right")
     for metric in ("accuracy", "weighted_f1", "macro_f1"):
         table.add_row(metric, f"{scores[metric]:.2f}")
+    for metric in ("ece", "brier", "nll"):
+        table.add_row(f"{metric} (T = {scores['calibration']['temperature']:.2f})", f"{scores['calibration'][metric]:.4f}")
     for label, value in scores["per_class_f1"].items():
         table.add_row(f"F1 {label}", f"{value:.2f}")
     Console().print(table)

@@ -31,7 +31,7 @@ def probabilities_of_prepared(
     with torch.inference_mode(), tqdm(total=sum(lengths), desc="analysing", unit="utt", disable=not progress, leave=False) as bar:
         for batch in utterance_batches(lengths, batch_utterances):
             output = model(model.collate([items[i] for i in batch]))
-            emotions.append(output.emotion.softmax(-1))
+            emotions.append((output.emotion / model.temperature).softmax(-1))
             if output.sentiment is not None:
                 sentiments.append(output.sentiment.softmax(-1))
             bar.update(sum(lengths[i] for i in batch))

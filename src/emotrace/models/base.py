@@ -28,6 +28,7 @@ class ERCModel(nn.Module):
 
     registry_name: str = ""
     config_args: dict[str, Any]
+    temperature: float = 1.0  # set from the bundle's calibration; divides the emotion logits
 
     def __init__(self, labels: list[str], sentiment_labels: list[str] | None = None) -> None:
         super().__init__()

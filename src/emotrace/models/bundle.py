@@ -74,6 +74,7 @@ def load_bundle(directory: str | Path) -> ERCModel:
             "bundle weights do not match its model", path=str(weights), hint="the bundle was written by another emotrace version; retrain it"
         )
     model.load_state_dict(state, strict=False)
+    model.temperature = float(config.get("calibration", {}).get("temperature", 1.0))
     return model.eval()
 
 

@@ -5,7 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 
-def model_card(name: str, config: dict[str, Any], data: dict[str, Any], dev_scores: dict[str, Any], command: str) -> str:
+def model_card(
+    name: str, config: dict[str, Any], data: dict[str, Any], dev_scores: dict[str, Any], command: str, calibration: dict[str, Any] | None = None
+) -> str:
+    if calibration is None:
+        confidence = "Confidences are plain softmax probabilities (not calibrated)."
+    else:
+        before, after = calibration["dev_before"], calibration["dev_after"]
+        confidence = (
+            f"Confidences are temperature-scaled (T = {calibration['temperature']:.2f}, fitted on {calibration['fitted_on']}): "
+            f"dev ECE {before['ece']:.3f} → {after['ece']:.3f} (15 equal-width bins), NLL {before['nll']:.3f} → {after['nll']:.3f}."
+        )
     per_class = ", ".join(f"{label} {score:.1f}" for label, score in dev_scores["per_class_f1"].items())
     return f"""# {name}
 
@@ -31,5 +41,5 @@ Per-class F1: {per_class}.
 
 ## Limits
 Text only. Trained on {data.get("name", "the data above")}; expect lower accuracy on other domains.
-Confidences are softmax probabilities and are not yet calibrated.
+{confidence}
 """

@@ -19,11 +19,12 @@ import torch
 from torch import nn
 
 from emotrace.errors import EmotraceError
+from emotrace.inference.calibration import calibrate_bundle
 from emotrace.inference.metrics import classification_scores, gold_indices
 from emotrace.inference.predict import probabilities_of_prepared
 from emotrace.io.atomic import write_text_atomic
 from emotrace.models.base import ERCModel, utterance_batches
-from emotrace.models.bundle import save_bundle
+from emotrace.models.bundle import CARD_FILE, save_bundle
 from emotrace.models.registry import create_model
 from emotrace.schema import Conversation
 from emotrace.training.card import model_card
@@ -152,6 +153,8 @@ def train(config: TrainConfig, data: TrainData, out_dir: str | Path, resume: boo
         save_checkpoint(out_dir, model, optimizer, state)
         last_checkpoint = time.monotonic()
 
+    calibration = calibrate_bundle(out_dir, data.dev, data.description.get("dev_name", "dev"))
+    _write_card(config, data, state["history"][state["best_epoch"] - 1]["dev"], out_dir, command, calibration)
     summary = {"finished": True, "config": config.to_dict(), "best_epoch": state["best_epoch"], "best_dev": state["history"][state["best_epoch"] - 1]["dev"], "history": state["history"]}
     write_text_atomic(out_dir / SUMMARY_FILE, json.dumps(summary, indent=2) + "\n")
     for name in ("checkpoint.safetensors", "checkpoint.json"):
@@ -161,5 +164,13 @@ def train(config: TrainConfig, data: TrainData, out_dir: str | Path, resume: boo
 
 def _save_best(model: ERCModel, config: TrainConfig, data: TrainData, scores: dict[str, Any], out_dir: Path, command: str) -> None:
     metadata = {"data": data.description, "training": config.to_dict(), "dev_scores": scores}
-    card = model_card(f"emotrace model: {config.model} on {data.description.get('name', 'user data')}", config.to_dict(), data.description, scores, command)
-    save_bundle(model, out_dir, metadata, card)
+    save_bundle(model, out_dir, metadata, _card(config, data, scores, command, None))
+
+
+def _write_card(config: TrainConfig, data: TrainData, scores: dict[str, Any], out_dir: Path, command: str, calibration: dict[str, Any]) -> None:
+    write_text_atomic(out_dir / CARD_FILE, _card(config, data, scores, command, calibration))
+
+
+def _card(config: TrainConfig, data: TrainData, scores: dict[str, Any], command: str, calibration: dict[str, Any] | None) -> str:
+    title = f"emotrace model: {config.model} on {data.description.get('name', 'user data')}"
+    return model_card(title, config.to_dict(), data.description, scores, command, calibration)
