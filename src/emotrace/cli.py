@@ -31,6 +31,10 @@ def analyze(
     input_format: InputFormat = None,
     column: Columns = None,
     max_mb: Annotated[float, typer.Option("--max-mb", help="refuse input files larger than this")] = 64.0,
+    mc_dropout: Annotated[int, typer.Option("--mc-dropout", help="Monte-Carlo dropout passes for uncertainty (0: off)", min=0)] = 0,
+    abstain_below: Annotated[
+        float | None, typer.Option("--abstain-below", help="label utterances `uncertain` when confidence is below this", min=0.0, max=1.0)
+    ] = None,
 ) -> None:
     """Predict the emotion of every utterance in FILE."""
     from emotrace.inference.predict import predict
@@ -39,7 +43,7 @@ def analyze(
 
     conversations = read_conversations(file, input_format, _columns(column), max_bytes=int(max_mb * 2**20))
     _check_output(output, format)
-    predictions = predict(load_model(model), conversations, progress=sys.stderr.isatty())
+    predictions = predict(load_model(model), conversations, progress=sys.stderr.isatty(), mc_passes=mc_dropout, abstain_below=abstain_below)
     write_predictions(conversations, predictions, output, format)
     if output is not None:
         typer.echo(f"wrote {sum(len(c) for c in conversations)} predictions to {output}", err=True)

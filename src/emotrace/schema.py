@@ -39,15 +39,22 @@ class Conversation:
         return len(self.utterances)
 
 
+ABSTAIN_LABEL = "uncertain"
+
+
 @dataclass
 class Prediction:
-    """A model's answer for one utterance: the label, the full distribution, and the confidence in the label."""
+    """A model's answer for one utterance: the label, the full distribution, and the confidence in the label.
+
+    `label` is `uncertain` when the caller asked to abstain below a confidence; `uncertainty` holds the
+    Monte-Carlo-dropout entropies (total, aleatoric, epistemic; nats) when they were computed."""
 
     label: str
     probabilities: dict[str, float]
     confidence: float
     sentiment: str | None = None
     sentiment_probabilities: dict[str, float] | None = None
+    uncertainty: dict[str, float] | None = None
 
     @classmethod
     def from_probabilities(
@@ -56,17 +63,21 @@ class Prediction:
         probabilities: list[float],
         sentiment_labels: list[str] | None = None,
         sentiment_probabilities: list[float] | None = None,
+        uncertainty: dict[str, float] | None = None,
+        abstain_below: float | None = None,
     ) -> Prediction:
         best = max(range(len(labels)), key=lambda i: probabilities[i])
+        abstain = abstain_below is not None and probabilities[best] < abstain_below
         sentiment = sentiment_dist = None
         if sentiment_labels and sentiment_probabilities is not None:
             best_s = max(range(len(sentiment_labels)), key=lambda i: sentiment_probabilities[i])
             sentiment = sentiment_labels[best_s]
             sentiment_dist = {s: float(p) for s, p in zip(sentiment_labels, sentiment_probabilities)}
         return cls(
-            label=labels[best],
+            label=ABSTAIN_LABEL if abstain else labels[best],
             probabilities={label: float(p) for label, p in zip(labels, probabilities)},
             confidence=float(probabilities[best]),
             sentiment=sentiment,
             sentiment_probabilities=sentiment_dist,
+            uncertainty=uncertainty,
         )

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from emotrace.inference.uncertainty import decompose
 from emotrace.models.base import ERCModel, utterance_batches
 from emotrace.schema import Conversation, Prediction
 
@@ -20,12 +21,16 @@ def predict_probabilities(
 
 
 def probabilities_of_prepared(
-    model: ERCModel, items: list[Any], lengths: list[int], batch_utterances: int = 64, progress: bool = False
+    model: ERCModel, items: list[Any], lengths: list[int], batch_utterances: int = 64, progress: bool = False, dropout: bool = False
 ) -> tuple[np.ndarray, np.ndarray | None]:
-    """As `predict_probabilities`, for items `model.prepare` already made (training evaluates dev every epoch)."""
+    """As `predict_probabilities`, for items `model.prepare` already made (training evaluates dev every epoch).
+    `dropout=True` leaves dropout on: one Monte-Carlo sample."""
     from tqdm.auto import tqdm
 
     model.eval()
+    for module in model.modules():
+        if isinstance(module, torch.nn.Dropout):
+            module.train(dropout)
     emotions: list[torch.Tensor] = []
     sentiments: list[torch.Tensor] = []
     with torch.inference_mode(), tqdm(total=sum(lengths), desc="analysing", unit="utt", disable=not progress, leave=False) as bar:
@@ -41,9 +46,29 @@ def probabilities_of_prepared(
     return torch.cat(emotions).numpy(), sentiment
 
 
-def predict(model: ERCModel, conversations: list[Conversation], batch_utterances: int = 64, progress: bool = False) -> list[list[Prediction]]:
-    """One `Prediction` per utterance, grouped per conversation."""
-    emotion, sentiment = predict_probabilities(model, conversations, batch_utterances, progress)
+def predict(
+    model: ERCModel,
+    conversations: list[Conversation],
+    batch_utterances: int = 64,
+    progress: bool = False,
+    mc_passes: int = 0,
+    abstain_below: float | None = None,
+) -> list[list[Prediction]]:
+    """One `Prediction` per utterance, grouped per conversation; with `mc_passes` > 0 the probabilities are the
+    mean of that many Monte-Carlo-dropout passes and each prediction carries its uncertainty decomposition."""
+    items = model.prepare(conversations, progress=progress)
+    lengths = [len(c) for c in conversations]
+    uncertainty: dict[str, np.ndarray] | None = None
+    if mc_passes > 0:
+        with torch.random.fork_rng():
+            torch.manual_seed(0)
+            samples = [probabilities_of_prepared(model, items, lengths, batch_utterances, progress, dropout=True) for _ in range(mc_passes)]
+        emotion_samples = np.stack([emotion for emotion, _ in samples])
+        emotion = emotion_samples.mean(0)
+        sentiment = np.stack([s for _, s in samples]).mean(0) if samples[0][1] is not None else None
+        uncertainty = decompose(emotion_samples)
+    else:
+        emotion, sentiment = probabilities_of_prepared(model, items, lengths, batch_utterances, progress)
     predictions: list[list[Prediction]] = []
     row = 0
     for conversation in conversations:
@@ -51,7 +76,12 @@ def predict(model: ERCModel, conversations: list[Conversation], batch_utterances
         for _ in conversation.utterances:
             per_conversation.append(
                 Prediction.from_probabilities(
-                    model.labels, emotion[row].tolist(), model.sentiment_labels, None if sentiment is None else sentiment[row].tolist()
+                    model.labels,
+                    emotion[row].tolist(),
+                    model.sentiment_labels,
+                    None if sentiment is None else sentiment[row].tolist(),
+                    None if uncertainty is None else {name: float(values[row]) for name, values in uncertainty.items()},
+                    abstain_below,
                 )
             )
             row += 1

@@ -108,6 +108,8 @@ def _utterance_record(utterance: Utterance, prediction: Prediction) -> dict[str,
         "sentiment": prediction.sentiment,
         "sentiment_probabilities": _distribution(prediction.sentiment_probabilities),
     }
+    if prediction.uncertainty is not None:
+        record["uncertainty"] = _distribution(prediction.uncertainty)
     if utterance.emotion is not None:
         record["gold_emotion"] = utterance.emotion
     return record
@@ -131,11 +133,13 @@ def _jsonl(pairs: list[tuple[Conversation, list[Prediction]]]) -> str:
 
 def _csv(pairs: list[tuple[Conversation, list[Prediction]]]) -> str:
     labels = list(dict.fromkeys(label for _, predicted in pairs for p in predicted for label in p.probabilities))
+    kinds = list(dict.fromkeys(kind for _, predicted in pairs for p in predicted for kind in (p.uncertainty or {})))
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(
         ["conversation_id", "utterance_index", "speaker", "start", "end", "text", "emotion", "confidence", "sentiment"]
         + [f"p_{label}" for label in labels]
+        + [f"uncertainty_{kind}" for kind in kinds]
     )
     for conversation, predicted in pairs:
         for index, (utterance, p) in enumerate(zip(conversation.utterances, predicted)):
@@ -143,6 +147,7 @@ def _csv(pairs: list[tuple[Conversation, list[Prediction]]]) -> str:
                 [conversation.id, index, utterance.speaker, _round(utterance.start), _round(utterance.end), utterance.text]
                 + [p.label, _round(p.confidence), p.sentiment]
                 + [_round(p.probabilities.get(label)) for label in labels]
+                + [_round((p.uncertainty or {}).get(kind)) for kind in kinds]
             )
     return buffer.getvalue()
 
@@ -165,6 +170,7 @@ def _print_tables(console: Console, pairs: list[tuple[Conversation, list[Predict
         show_time = any(u.start is not None for u in utterances)
         show_sentiment = any(p.sentiment is not None for p in predicted)
         show_gold = any(u.emotion is not None for u in utterances)
+        show_uncertainty = any(p.uncertainty is not None for p in predicted)
         table = Table(title=Text(conversation.id), title_justify="left")
         table.add_column("#", justify="right", no_wrap=True)
         table.add_column("speaker")
@@ -173,6 +179,8 @@ def _print_tables(console: Console, pairs: list[tuple[Conversation, list[Predict
         table.add_column("text", ratio=1, overflow="fold")  # text and speaker wrap; labels stay whole
         table.add_column("emotion", no_wrap=True)
         table.add_column("confidence", justify="right", no_wrap=True)
+        if show_uncertainty:
+            table.add_column("uncertainty", justify="right", no_wrap=True)
         if show_sentiment:
             table.add_column("sentiment", no_wrap=True)
         if show_gold:
@@ -181,6 +189,7 @@ def _print_tables(console: Console, pairs: list[tuple[Conversation, list[Predict
             start = "" if utterance.start is None else _clock(utterance.start)
             row: list[str | Text] = [str(index), Text(utterance.speaker)] + ([start] if show_time else [])
             row += [Text(utterance.text), Text(p.label, style="bold"), f"{p.confidence:.2f}"]
+            row += [f"{(p.uncertainty or {}).get('total', float('nan')):.2f}"] if show_uncertainty else []
             row += [Text(p.sentiment or "")] if show_sentiment else []
             row += [Text(utterance.emotion or "")] if show_gold else []
             table.add_row(*row)
