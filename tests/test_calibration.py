@@ -40,3 +40,18 @@ def test_ece_is_zero_for_a_model_right_exactly_as_often_as_it_claims() -> None:
     scores = calibration_scores(probabilities, gold)
     assert scores["ece"] == pytest.approx(0.0)
     assert scores["nll"] == pytest.approx(-(3 * np.log(0.75) + np.log(0.25)) / 4)
+
+
+def test_risk_coverage_of_a_perfect_ranking_is_zero_until_the_first_error() -> None:
+    from emotrace.inference.selective import risk_coverage, selective_scores
+
+    confidence = np.array([0.9, 0.8, 0.7, 0.6])
+    correct = np.array([1.0, 1.0, 0.0, 0.0])
+    coverage, risk = risk_coverage(confidence, correct)
+    np.testing.assert_allclose(coverage, [0.25, 0.5, 0.75, 1.0])
+    np.testing.assert_allclose(risk, [0, 0, 1 / 3, 0.5])
+    probabilities = np.array([[0.9, 0.1], [0.8, 0.2], [0.3, 0.7], [0.4, 0.6]])
+    gold = np.array([0, 0, 0, 0])
+    scores = selective_scores(probabilities, gold, ["a", "b"])
+    assert scores["aurc"] == pytest.approx(np.mean([0, 0, 1 / 3, 0.5]))
+    assert scores["weighted_f1_at_coverage"]["50%"] == pytest.approx(100.0)

@@ -195,6 +195,9 @@ def _report(model_ref: Path | str, conversations: list[Conversation], tag: str) 
         table.add_row(metric, f"{scores[metric]:.2f}")
     for metric in ("ece", "brier", "nll"):
         table.add_row(f"{metric} (T = {scores['calibration']['temperature']:.2f})", f"{scores['calibration'][metric]:.4f}")
+    table.add_row("aurc", f"{scores['selective']['aurc']:.4f}")
+    for coverage, value in scores["selective"]["weighted_f1_at_coverage"].items():
+        table.add_row(f"weighted_f1 at {coverage} coverage", f"{value:.2f}")
     for label, value in scores["per_class_f1"].items():
         table.add_row(f"F1 {label}", f"{value:.2f}")
     Console().print(table)

@@ -9,19 +9,21 @@ from typing import Any
 from emotrace.inference.calibration import calibration_scores, save_reliability_diagram
 from emotrace.inference.metrics import classification_scores, gold_indices, save_confusion_matrix
 from emotrace.inference.predict import predict_probabilities
+from emotrace.inference.selective import selective_scores
 from emotrace.io.atomic import write_text_atomic
 from emotrace.models.base import ERCModel
 from emotrace.schema import Conversation
 
 
 def evaluate(model: ERCModel, conversations: list[Conversation], out_dir: str | Path, tag: str, progress: bool = True) -> dict[str, Any]:
-    """Scores (with calibration: ECE, Brier, NLL) as a dict; writes `eval_<tag>.json`, `confusion_<tag>.png`
+    """Scores (with calibration: ECE, Brier, NLL; selective prediction: AURC, weighted F1 at coverage) as a dict; writes `eval_<tag>.json`, `confusion_<tag>.png`
     and `reliability_<tag>.png` into `out_dir`."""
     gold = gold_indices(conversations, model.labels)
     probabilities, _ = predict_probabilities(model, conversations, progress=progress)
     predicted = probabilities.argmax(1)
     scores = classification_scores(gold, predicted, model.labels)
     scores["calibration"] = {"temperature": model.temperature, **calibration_scores(probabilities, gold)}
+    scores["selective"] = selective_scores(probabilities, gold, model.labels)
     out_dir = Path(out_dir)
     write_text_atomic(out_dir / f"eval_{tag}.json", json.dumps(scores, indent=2) + "\n")
     save_confusion_matrix(gold, predicted, model.labels, out_dir / f"confusion_{tag}.png", title=tag)
