@@ -8,14 +8,12 @@ weighted F1 (test is never used for selection), score it on MELD test, and write
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import shutil
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import DEFAULT_DATA, ROOT, RUNS, best_run_by_dev  # noqa: E402
 
 from emotrace.datasets import load_dataset  # noqa: E402
 from emotrace.inference.calibration import calibrate_bundle, calibration_scores  # noqa: E402
@@ -29,15 +27,14 @@ TARGET = ROOT / "src" / "emotrace" / "bundles" / "default"
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="finetune-bigru")
-    parser.add_argument("--runs", type=Path, default=ROOT / "benchmarks" / "runs")
-    parser.add_argument("--data-dir", default=os.environ.get("EMOTRACE_DATA") or str(ROOT.parent / "shared" / "datasets"))
+    parser.add_argument("--runs", type=Path, default=RUNS)
+    parser.add_argument("--data-dir", default=DEFAULT_DATA)
     args = parser.parse_args()
 
-    finished = [run for run in sorted((args.runs / "meld" / args.model).glob("seed*")) if (run / "training.json").is_file()]
-    if not finished:
+    best = best_run_by_dev(args.runs, "meld", args.model)
+    if best is None:
         raise SystemExit(f"no finished MELD runs of {args.model} under {args.runs}; run benchmarks/text_erc.py first")
-    dev_f1 = {run: json.loads((run / "training.json").read_text())["best_dev"]["weighted_f1"] for run in finished}
-    chosen = max(finished, key=lambda run: dev_f1[run])
+    chosen, dev_f1 = best
     config = read_config(chosen)
     if "calibration" not in config:
         calibrate_bundle(chosen, load_dataset("meld", "dev", args.data_dir), "MELD dev", progress=True)

@@ -22,18 +22,11 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "benchmarks" / "results"
-RUNS = ROOT / "benchmarks" / "runs"
-DEFAULT_DATA = os.environ.get("EMOTRACE_DATA") or str(ROOT.parent / "shared" / "datasets")
 NEURAL_MODELS = ("mlp", "bigru", "finetune", "finetune-bigru")
 DEFAULT_SEEDS = {"tfidf": 5, "mlp": 5, "bigru": 5, "finetune": 3, "finetune-bigru": 3}
 
-sys.path.insert(0, str(ROOT / "src"))
-sys.path.insert(0, str(ROOT / "benchmarks"))
-from readme_table import update_readme  # noqa: E402
-
-from emotrace.io.atomic import write_text_atomic  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import DEFAULT_DATA, RESULTS, ROOT, RUNS, update_readme, write_text_atomic  # noqa: E402
 
 
 def result_path(model: str, dataset: str, seed: int) -> Path:

@@ -18,19 +18,15 @@ import time
 from datetime import date
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "src"))
-sys.path.insert(0, str(ROOT / "benchmarks"))
-from readme_table import update_readme  # noqa: E402
-
-from emotrace.io.atomic import write_text_atomic  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import DEFAULT_DATA, RESULTS, update_readme, write_text_atomic  # noqa: E402
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="default")
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--data-dir", default=os.environ.get("EMOTRACE_DATA") or str(ROOT.parent / "shared" / "datasets"))
+    parser.add_argument("--data-dir", default=DEFAULT_DATA)
     args = parser.parse_args()
 
     import torch
@@ -60,7 +56,7 @@ def main() -> None:
         "machine": f"{platform.machine()}, {os.cpu_count()} cores",
         "date": date.today().isoformat(),
     }
-    write_text_atomic(ROOT / "benchmarks" / "results" / "throughput.json", json.dumps(result, indent=2) + "\n")
+    write_text_atomic(RESULTS / "throughput.json", json.dumps(result, indent=2) + "\n")
     rate = result["utterances_per_second"]
     block = (
         f"`emotrace analyze` with the `{args.model}` model (`{model.registry_name}`) on the MELD test set ({utterances} utterances): "

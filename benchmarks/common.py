@@ -1,0 +1,37 @@
+"""What every benchmark script shares: where things are, which run is best on dev, and the generated README blocks."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RUNS = ROOT / "benchmarks" / "runs"
+RESULTS = ROOT / "benchmarks" / "results"
+DEFAULT_DATA = os.environ.get("EMOTRACE_DATA") or str(ROOT.parent / "shared" / "datasets")
+sys.path.insert(0, str(ROOT / "src"))
+
+from emotrace.io.atomic import write_text_atomic  # noqa: E402
+
+
+def best_run_by_dev(runs: Path, dataset: str, model: str) -> tuple[Path, dict[Path, float]] | None:
+    """The finished run with the best dev weighted F1 (test never takes part), and every finished run's dev score."""
+    finished = [run for run in sorted((runs / dataset / model).glob("seed*")) if (run / "training.json").is_file()]
+    if not finished:
+        return None
+    dev_f1 = {run: json.loads((run / "training.json").read_text(encoding="utf-8"))["best_dev"]["weighted_f1"] for run in finished}
+    return max(finished, key=lambda run: dev_f1[run]), dev_f1
+
+
+def update_readme(name: str, block: str, readme: Path = ROOT / "README.md") -> None:
+    """Replace the README block between `<!-- results:NAME:start -->` and `<!-- results:NAME:end -->`."""
+    start, end = f"<!-- results:{name}:start -->", f"<!-- results:{name}:end -->"
+    text = readme.read_text(encoding="utf-8") if readme.is_file() else ""
+    if start not in text or end not in text:
+        print(f"{readme} has no {start} … {end} block; table not inserted", file=sys.stderr)
+        return
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    write_text_atomic(readme, f"{head}{start}\n{block}\n{end}{tail}")
