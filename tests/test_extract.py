@@ -37,7 +37,7 @@ def test_audio_features_use_media_paths_relative_to_the_input_file(tmp_path: Pat
     ]}
     source = tmp_path / "call.jsonl"
     source.write_text(json.dumps(record) + "\n", encoding="utf-8")
-    features = extract(read_conversations(source), "audio", tmp_path)
+    features = extract(read_conversations(source), "audio")
     assert features.features.shape == (2, 88)
     assert features.encoder == "opensmile/eGeMAPSv02/functionals"
     save_features(features, tmp_path / "f.npz")
@@ -48,7 +48,7 @@ def test_audio_extraction_without_audio_names_the_utterance(tmp_path: Path) -> N
     source = tmp_path / "talk.txt"
     source.write_text("Ann: hello\n", encoding="utf-8")
     with pytest.raises(EmotraceError, match="no audio for conv1 utterance 1"):
-        extract(read_conversations(source), "audio", tmp_path)
+        extract(read_conversations(source), "audio")
 
 
 def test_a_file_that_is_not_a_features_file_is_refused(tmp_path: Path) -> None:

@@ -39,6 +39,7 @@ def test_jsonl_reads_all_fields_and_lowercases_labels(tmp_path: Path) -> None:
         "id": "d1",
         "utterances": [
             {"speaker": " Ann ", "text": " Hi there ", "start": 1, "end": 2.5, "emotion": " Joy ", "sentiment": "POSITIVE", "id": 7, "media": {"audio": "a/1.wav"}},
+            {"speaker": "Cid", "text": "Absolute", "media": {"audio": "/data/2.wav"}},
             {"speaker": "Bob", "text": "Hello"},
         ],
         "metadata": {"show": "Friends"},
@@ -52,7 +53,10 @@ def test_jsonl_reads_all_fields_and_lowercases_labels(tmp_path: Path) -> None:
     assert conversation.id == "d1"
     assert conversation.metadata == {"show": "Friends", "split": "dev", "season": 3}
     assert conversation.utterances == [
-        Utterance(speaker="Ann", text="Hi there", start=1.0, end=2.5, media={"audio": "a/1.wav"}, emotion="joy", sentiment="positive", id="7"),
+        Utterance(
+            speaker="Ann", text="Hi there", start=1.0, end=2.5, media={"audio": str(tmp_path / "a/1.wav")}, emotion="joy", sentiment="positive", id="7"
+        ),
+        Utterance(speaker="Cid", text="Absolute", media={"audio": "/data/2.wav"}),
         Utterance(speaker="Bob", text="Hello"),
     ]
 

@@ -139,7 +139,7 @@ def extract(
     if out.suffix != ".npz":
         raise EmotraceError("features are written as .npz", path=str(out), hint="give --out a name ending in .npz")
     conversations = read_conversations(file, input_format, _columns(column))
-    features = run_extraction(conversations, modality, file.parent, progress=sys.stderr.isatty(), feature_set=feature_set)
+    features = run_extraction(conversations, modality, progress=sys.stderr.isatty(), feature_set=feature_set)
     save_features(features, out)
     typer.echo(f"wrote {features.features.shape[0]} × {features.features.shape[1]} {features.encoder} features to {out}")
 

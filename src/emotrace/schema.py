@@ -14,7 +14,8 @@ class Utterance:
     """One turn of a conversation.
 
     `emotion`/`sentiment` are gold labels when the data carries them (training, evaluation);
-    `media` maps a modality name ("audio", "image", "video") to a path relative to the input file.
+    `media` maps a modality name ("audio", "image", "video") to a file path; readers resolve paths given
+    relative to the input file, so the rest of the pipeline never needs to know where the input came from.
     """
 
     speaker: str

@@ -26,8 +26,8 @@ class Features:
     encoder: str
 
 
-def extract(conversations: list[Conversation], modality: str, base_dir: Path, progress: bool = False, feature_set: str = "eGeMAPSv02") -> Features:
-    """Encode every utterance; audio paths in `media` are relative to `base_dir` (the input file's folder)."""
+def extract(conversations: list[Conversation], modality: str, progress: bool = False, feature_set: str = "eGeMAPSv02") -> Features:
+    """Encode every utterance (audio from each utterance's `media["audio"]`, cut by its start/end)."""
     utterances = [(c.id, i, u) for c in conversations for i, u in enumerate(c.utterances)]
     if modality == "text":
         from emotrace.encoders.text import TextEncoder
@@ -42,7 +42,7 @@ def extract(conversations: list[Conversation], modality: str, base_dir: Path, pr
         if missing:
             raise EmotraceError(f"no audio for {missing[0]} ({len(missing)} utterances in all)", hint='give each utterance "media": {"audio": PATH}')
         functionals = FunctionalsEncoder(feature_set)
-        waves = [load_audio(base_dir / u.media["audio"], u.start, u.end) for _, _, u in utterances]
+        waves = [load_audio(u.media["audio"], u.start, u.end) for _, _, u in utterances]
         matrix = functionals.embed(waves)
         name = functionals.encoder_id
     else:

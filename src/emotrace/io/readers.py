@@ -236,7 +236,7 @@ def _utterance_record(item: Any, index: int, where: str, line: int) -> Utterance
         text=values["text"],
         start=times["start"],
         end=times["end"],
-        media=dict(media),
+        media={modality: str(Path(where).parent / reference) for modality, reference in media.items()},
         emotion=_label(item.get("emotion"), "emotion", where, line, index),
         sentiment=_label(item.get("sentiment"), "sentiment", where, line, index),
         id=None if utterance_id is None else str(utterance_id),
