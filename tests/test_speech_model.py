@@ -1,0 +1,54 @@
+"""The shipped speech model through the same `analyze` path as text: audio referenced from a conversation file."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sf = pytest.importorskip("soundfile")
+pytest.importorskip("opensmile")
+
+from emotrace.models.registry import create_model  # noqa: E402
+from test_cli import assert_user_error, emotrace  # noqa: E402
+
+EMODB_LABELS = {"anger", "boredom", "disgust", "fear", "joy", "neutral", "sadness"}
+
+
+def _voice(path: Path, frequency: float, seconds: float = 1.0) -> None:
+    t = np.arange(int(16_000 * seconds)) / 16_000
+    wave = 0.3 * np.sin(2 * np.pi * frequency * t) * (1 + 0.5 * np.sin(2 * np.pi * 3 * t))
+    sf.write(path, wave.astype(np.float32), 16_000)
+
+
+def test_speech_model_analyses_audio_referenced_relative_to_the_conversation_file(tmp_path: Path) -> None:
+    (tmp_path / "clips").mkdir()
+    utterances = []
+    for index, frequency in enumerate((140.0, 220.0, 310.0)):
+        _voice(tmp_path / "clips" / f"{index}.wav", frequency)
+        utterances.append({"speaker": "A" if index % 2 == 0 else "B", "text": "...", "media": {"audio": f"clips/{index}.wav"}})
+    source = tmp_path / "call.jsonl"
+    source.write_text(json.dumps({"id": "call", "utterances": utterances}) + "\n", encoding="utf-8")
+    out = tmp_path / "out.json"
+    result = emotrace("analyze", str(source), "--model", "speech", "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    predicted = json.loads(out.read_text())[0]["utterances"]
+    assert len(predicted) == 3
+    for utterance in predicted:
+        assert utterance["emotion"] in EMODB_LABELS
+        assert abs(sum(utterance["probabilities"].values()) - 1) < 1e-3
+
+
+def test_speech_model_without_audio_names_the_utterance(tmp_path: Path) -> None:
+    source = tmp_path / "talk.txt"
+    source.write_text("Ann: hello\n", encoding="utf-8")
+    assert_user_error(emotrace("analyze", str(source), "--model", "speech"), "utterance 1 has no audio")
+
+
+def test_speakers_with_enough_clips_are_normalised_on_their_own_statistics() -> None:
+    model = create_model("speech-functionals", labels=["a", "b"], dims=2, min_speaker_clips=3)
+    model.feature_mean.fill_(100.0)
+    features = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 9.0], [7.0, 7.0]])
+    normalised = model.normalise(features, ["x", "x", "x", "y"])
+    np.testing.assert_allclose(normalised[:3].mean(0), 0.0, atol=1e-6)
+    np.testing.assert_allclose(normalised[3], features[3] - 100.0)
