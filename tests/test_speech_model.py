@@ -52,3 +52,26 @@ def test_speakers_with_enough_clips_are_normalised_on_their_own_statistics() -> 
     normalised = model.normalise(features, ["x", "x", "x", "y"])
     np.testing.assert_allclose(normalised[:3].mean(0), 0.0, atol=1e-6)
     np.testing.assert_allclose(normalised[3], features[3] - 100.0)
+
+
+def test_analyze_fuses_text_and_speech_and_reports_a_broken_recording_per_utterance(tmp_path: Path) -> None:
+    (tmp_path / "clips").mkdir()
+    _voice(tmp_path / "clips" / "ok.wav", 180.0)
+    (tmp_path / "clips" / "broken.wav").write_bytes(b"RIFF....WAVEjunk")
+    utterances = [
+        {"speaker": "Ann", "text": "I love this, it's wonderful!", "media": {"audio": "clips/ok.wav"}},
+        {"speaker": "Bob", "text": "Get out, I'm furious!", "media": {"audio": "clips/broken.wav"}},
+        {"speaker": "Ann", "text": "Fine."},
+    ]
+    source = tmp_path / "call.jsonl"
+    source.write_text(json.dumps({"id": "call", "utterances": utterances}) + "\n", encoding="utf-8")
+    out = tmp_path / "out.json"
+    result = emotrace("analyze", str(source), "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    first, second, third = json.loads(out.read_text())[0]["utterances"]
+    assert set(first["modalities"]) == {"text", "speech"}
+    assert "boredom" in first["probabilities"] and "surprise" in first["probabilities"]
+    assert abs(sum(first["probabilities"].values()) - 1) < 1e-3
+    assert set(second["modalities"]) == {"text"} and "broken.wav" in second["errors"]["speech"]
+    assert second["emotion"] == second["modalities"]["text"]["emotion"]
+    assert set(third["modalities"]) == {"text"} and "errors" not in third

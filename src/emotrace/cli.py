@@ -26,6 +26,9 @@ Columns = Annotated[list[str] | None, typer.Option("--column", help="CSV column 
 def analyze(
     file: Annotated[Path, typer.Argument(help="conversation file: .jsonl, .csv, .txt (Speaker: text), .srt or .vtt")],
     model: Annotated[str, typer.Option("--model", help="a shipped model name or a bundle directory")] = "default",
+    speech_model: Annotated[
+        str, typer.Option("--speech-model", help="speech model fused with --model when utterances reference audio")
+    ] = "speech",
     format: Annotated[str | None, typer.Option("--format", help="table, json, jsonl or csv (default: by --output extension, else table)")] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="write here instead of the terminal")] = None,
     input_format: InputFormat = None,
@@ -36,14 +39,23 @@ def analyze(
         float | None, typer.Option("--abstain-below", help="label utterances `uncertain` when confidence is below this", min=0.0, max=1.0)
     ] = None,
 ) -> None:
-    """Predict the emotion of every utterance in FILE."""
+    """Predict the emotion of every utterance in FILE (fused with speech where utterances reference audio)."""
     from emotrace.inference.predict import predict
     from emotrace.io import read_conversations, write_predictions
     from emotrace.models.bundle import load_model
 
     conversations = read_conversations(file, input_format, _columns(column), max_bytes=int(max_mb * 2**20))
     _check_output(output, format)
-    predictions = predict(load_model(model), conversations, progress=sys.stderr.isatty(), mc_passes=mc_dropout, abstain_below=abstain_below)
+    chosen = load_model(model)
+    has_audio = any("audio" in u.media for c in conversations for u in c.utterances)
+    if has_audio and chosen.registry_name != "speech-functionals":
+        from emotrace.inference.fusion import predict_multimodal
+
+        predictions = predict_multimodal(
+            chosen, load_model(speech_model), conversations, sys.stderr.isatty(), mc_passes=mc_dropout, abstain_below=abstain_below
+        )
+    else:
+        predictions = predict(chosen, conversations, progress=sys.stderr.isatty(), mc_passes=mc_dropout, abstain_below=abstain_below)
     write_predictions(conversations, predictions, output, format)
     if output is not None:
         typer.echo(f"wrote {sum(len(c) for c in conversations)} predictions to {output}", err=True)

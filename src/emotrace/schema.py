@@ -48,7 +48,8 @@ class Prediction:
     """A model's answer for one utterance: the label, the full distribution, and the confidence in the label.
 
     `label` is `uncertain` when the caller asked to abstain below a confidence; `uncertainty` holds the
-    Monte-Carlo-dropout entropies (total, aleatoric, epistemic; nats) when they were computed."""
+    Monte-Carlo-dropout entropies (total, aleatoric, epistemic; nats) when they were computed. A fused
+    prediction keeps each modality's own answer in `modalities` and why a modality is missing in `errors`."""
 
     label: str
     probabilities: dict[str, float]
@@ -56,6 +57,8 @@ class Prediction:
     sentiment: str | None = None
     sentiment_probabilities: dict[str, float] | None = None
     uncertainty: dict[str, float] | None = None
+    modalities: dict[str, Prediction] | None = None
+    errors: dict[str, str] | None = None
 
     @classmethod
     def from_probabilities(

@@ -110,6 +110,13 @@ def _utterance_record(utterance: Utterance, prediction: Prediction) -> dict[str,
     }
     if prediction.uncertainty is not None:
         record["uncertainty"] = _distribution(prediction.uncertainty)
+    if prediction.modalities:
+        record["modalities"] = {
+            name: {"emotion": p.label, "confidence": _round(p.confidence), "probabilities": _distribution(p.probabilities)}
+            for name, p in prediction.modalities.items()
+        }
+    if prediction.errors:
+        record["errors"] = dict(prediction.errors)
     if utterance.emotion is not None:
         record["gold_emotion"] = utterance.emotion
     return record
@@ -134,12 +141,14 @@ def _jsonl(pairs: list[tuple[Conversation, list[Prediction]]]) -> str:
 def _csv(pairs: list[tuple[Conversation, list[Prediction]]]) -> str:
     labels = list(dict.fromkeys(label for _, predicted in pairs for p in predicted for label in p.probabilities))
     kinds = list(dict.fromkeys(kind for _, predicted in pairs for p in predicted for kind in (p.uncertainty or {})))
+    modalities = list(dict.fromkeys(name for _, predicted in pairs for p in predicted for name in [*(p.modalities or {}), *(p.errors or {})]))
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(
         ["conversation_id", "utterance_index", "speaker", "start", "end", "text", "emotion", "confidence", "sentiment"]
         + [f"p_{label}" for label in labels]
         + [f"uncertainty_{kind}" for kind in kinds]
+        + [f"{name}_{field}" for name in modalities for field in ("emotion", "confidence", "error")]
     )
     for conversation, predicted in pairs:
         for index, (utterance, p) in enumerate(zip(conversation.utterances, predicted)):
@@ -148,8 +157,21 @@ def _csv(pairs: list[tuple[Conversation, list[Prediction]]]) -> str:
                 + [p.label, _round(p.confidence), p.sentiment]
                 + [_round(p.probabilities.get(label)) for label in labels]
                 + [_round((p.uncertainty or {}).get(kind)) for kind in kinds]
+                + [value for name in modalities for value in _modality_cells(p, name)]
             )
     return buffer.getvalue()
+
+
+def _modality_cells(prediction: Prediction, name: str) -> list[Any]:
+    own = (prediction.modalities or {}).get(name)
+    error = (prediction.errors or {}).get(name)
+    return [own.label if own else None, _round(own.confidence) if own else None, error]
+
+
+def _by_modality(prediction: Prediction) -> Text:
+    parts = [f"{name}: {p.label} {p.confidence:.2f}" for name, p in (prediction.modalities or {}).items()]
+    parts += [f"{name}: error" for name in (prediction.errors or {})]
+    return Text(" · ".join(parts))
 
 
 _RENDERERS = {"json": _json, "jsonl": _jsonl, "csv": _csv}
@@ -171,6 +193,7 @@ def _print_tables(console: Console, pairs: list[tuple[Conversation, list[Predict
         show_sentiment = any(p.sentiment is not None for p in predicted)
         show_gold = any(u.emotion is not None for u in utterances)
         show_uncertainty = any(p.uncertainty is not None for p in predicted)
+        show_modalities = any(p.modalities for p in predicted)
         table = Table(title=Text(conversation.id), title_justify="left")
         table.add_column("#", justify="right", no_wrap=True)
         table.add_column("speaker")
@@ -181,6 +204,8 @@ def _print_tables(console: Console, pairs: list[tuple[Conversation, list[Predict
         table.add_column("confidence", justify="right", no_wrap=True)
         if show_uncertainty:
             table.add_column("uncertainty", justify="right", no_wrap=True)
+        if show_modalities:
+            table.add_column("by modality")
         if show_sentiment:
             table.add_column("sentiment", no_wrap=True)
         if show_gold:
@@ -190,6 +215,7 @@ def _print_tables(console: Console, pairs: list[tuple[Conversation, list[Predict
             row: list[str | Text] = [str(index), Text(utterance.speaker)] + ([start] if show_time else [])
             row += [Text(utterance.text), Text(p.label, style="bold"), f"{p.confidence:.2f}"]
             row += [f"{(p.uncertainty or {}).get('total', float('nan')):.2f}"] if show_uncertainty else []
+            row += [_by_modality(p)] if show_modalities else []
             row += [Text(p.sentiment or "")] if show_sentiment else []
             row += [Text(utterance.emotion or "")] if show_gold else []
             table.add_row(*row)

@@ -1,0 +1,79 @@
+"""Text + speech: one prediction per modality that has input, and a fused one.
+
+Fusion is late: the modalities' calibrated distributions are mapped onto the canonical vocabulary and averaged
+(a class a modality cannot predict gets 0 from it). The CMATH issue replaces this with learned fusion. A broken
+or missing recording is reported for that utterance and modality only; the other modalities still answer.
+"""
+
+from __future__ import annotations
+
+from emotrace.errors import EmotraceError
+from emotrace.inference.predict import predict
+from emotrace.labels import to_canonical
+from emotrace.models.base import ERCModel
+from emotrace.schema import Conversation, Prediction
+
+
+def fuse(by_modality: dict[str, Prediction], errors: dict[str, str], abstain_below: float | None = None) -> Prediction:
+    labels: list[str] = []
+    for prediction in by_modality.values():
+        labels += [to_canonical(label) for label in prediction.probabilities if to_canonical(label) not in labels]
+    totals = dict.fromkeys(labels, 0.0)
+    for prediction in by_modality.values():
+        for label, probability in prediction.probabilities.items():
+            totals[to_canonical(label)] += probability / len(by_modality)
+    text = by_modality.get("text")
+    fused = Prediction.from_probabilities(
+        labels,
+        [totals[label] for label in labels],
+        list(text.sentiment_probabilities) if text and text.sentiment_probabilities else None,
+        list(text.sentiment_probabilities.values()) if text and text.sentiment_probabilities else None,
+        abstain_below=abstain_below,
+    )
+    fused.modalities = by_modality
+    fused.errors = errors or None
+    return fused
+
+
+def _speech(model: ERCModel, conversation: Conversation) -> tuple[list[Prediction | None], list[str | None]]:
+    """Speech predictions for the utterances whose audio loads; an error message for those whose audio does not."""
+    from emotrace.encoders.audio import load_audio
+
+    errors: list[str | None] = [None] * len(conversation)
+    usable = []
+    for index, utterance in enumerate(conversation.utterances):
+        if "audio" not in utterance.media:
+            continue
+        try:
+            load_audio(utterance.media["audio"], utterance.start, utterance.end)
+            usable.append(index)
+        except EmotraceError as error:
+            errors[index] = str(error)
+    results: list[Prediction | None] = [None] * len(conversation)
+    if usable:
+        subset = Conversation(id=conversation.id, utterances=[conversation.utterances[i] for i in usable], metadata=conversation.metadata)
+        for index, prediction in zip(usable, predict(model, [subset])[0]):
+            results[index] = prediction
+    return results, errors
+
+
+def predict_multimodal(
+    text_model: ERCModel,
+    speech_model: ERCModel,
+    conversations: list[Conversation],
+    progress: bool = False,
+    mc_passes: int = 0,
+    abstain_below: float | None = None,
+) -> list[list[Prediction]]:
+    """Per utterance: text always (with MC-dropout uncertainty if asked), speech where there is usable audio,
+    and their fusion as the top-level answer (abstaining on the fused confidence if asked)."""
+    text_predictions = predict(text_model, conversations, progress=progress, mc_passes=mc_passes)
+    fused: list[list[Prediction]] = []
+    for conversation, texts in zip(conversations, text_predictions):
+        speech, errors = _speech(speech_model, conversation)
+        row = []
+        for text, spoken, error in zip(texts, speech, errors):
+            by_modality = {"text": text} | ({"speech": spoken} if spoken is not None else {})
+            row.append(fuse(by_modality, {"speech": error} if error else {}, abstain_below))
+        fused.append(row)
+    return fused
