@@ -75,3 +75,13 @@ def test_analyze_fuses_text_and_speech_and_reports_a_broken_recording_per_uttera
     assert set(second["modalities"]) == {"text"} and "broken.wav" in second["errors"]["speech"]
     assert second["emotion"] == second["modalities"]["text"]["emotion"]
     assert set(third["modalities"]) == {"text"} and "errors" not in third
+
+
+def test_bundled_voice_example_gets_text_speech_and_fused_emotions(tmp_path: Path) -> None:
+    example = Path(__file__).resolve().parents[1] / "examples" / "voice_call" / "voice_call.jsonl"
+    out = tmp_path / "out.jsonl"
+    result = emotrace("analyze", str(example), "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    utterances = json.loads(out.read_text())["utterances"]
+    assert len(utterances) == 5
+    assert all(set(u["modalities"]) == {"text", "speech"} for u in utterances)
