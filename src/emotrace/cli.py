@@ -183,11 +183,11 @@ def models() -> None:
 
     typer.echo("architectures (emotrace train --model NAME):")
     for name, description in list_models().items():
-        typer.echo(f"  {name:16} {description}")
+        typer.echo(f"  {name:20} {description}")
     typer.echo("shipped models (emotrace analyze --model NAME):")
     for name, path in bundled_models().items():
         config = read_config(path)
-        typer.echo(f"  {name:16} {config['model']} trained on {config.get('data', {}).get('name', '?')}")
+        typer.echo(f"  {name:20} {config['model']} trained on {config.get('data', {}).get('name', '?')}")
 
 
 def _report(model_ref: Path | str, conversations: list[Conversation], tag: str) -> None:

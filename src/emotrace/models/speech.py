@@ -62,6 +62,6 @@ class SpeechFunctionals(ERCModel):
         return ModelOutput(batch["features"] @ self.weight.T + self.bias)
 
 
-@register_model("speech-functionals", "speech: openSMILE functionals, per-speaker z-scoring, linear classifier (fitted with scikit-learn)")
+@register_model("speech-functionals", "speech: openSMILE functionals, per-speaker z-scoring, linear classifier (fitted by benchmarks/ship_speech.py)")
 def speech_functionals(**args: Any) -> ERCModel:
     return SpeechFunctionals(**args)
