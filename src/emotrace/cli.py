@@ -31,6 +31,7 @@ def analyze(
     ] = "speech",
     format: Annotated[str | None, typer.Option("--format", help="table, json, jsonl or csv (default: by --output extension, else table)")] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="write here instead of the terminal")] = None,
+    report: Annotated[Path | None, typer.Option("--report", help="also write a self-contained HTML timeline here")] = None,
     input_format: InputFormat = None,
     column: Columns = None,
     max_mb: Annotated[float, typer.Option("--max-mb", help="refuse input files larger than this")] = 64.0,
@@ -57,6 +58,11 @@ def analyze(
     else:
         predictions = predict(chosen, conversations, progress=sys.stderr.isatty(), mc_passes=mc_dropout, abstain_below=abstain_below)
     write_predictions(conversations, predictions, output, format)
+    if report is not None:
+        from emotrace.io.html_report import write_report
+
+        write_report(conversations, predictions, report, title=f"emotrace: {file.name}")
+        typer.echo(f"wrote the HTML report to {report}", err=True)
     if output is not None:
         typer.echo(f"wrote {sum(len(c) for c in conversations)} predictions to {output}", err=True)
 

@@ -1,0 +1,38 @@
+from html.parser import HTMLParser
+from pathlib import Path
+
+from emotrace.io.html_report import render_report, write_report
+from emotrace.schema import Conversation, Prediction, Utterance
+
+
+class _Collector(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.classes: list[str] = []
+        self.text: list[str] = []
+        self.tags: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+        self.classes += [value or "" for name, value in attrs if name == "class"]
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def test_report_has_one_turn_per_utterance_escapes_text_and_shows_modalities(tmp_path: Path) -> None:
+    conversation = Conversation("call <1>", [Utterance("Ann", "I <b>love</b> it", start=1.5), Utterance("Bob", "meh")])
+    text = Prediction.from_probabilities(["joy", "neutral"], [0.9, 0.1])
+    fused = Prediction.from_probabilities(["joy", "neutral"], [0.7, 0.3])
+    fused.modalities, fused.errors = {"text": text}, {"speech": "b.wav: cannot decode audio"}
+    predictions = [[fused, Prediction.from_probabilities(["joy", "neutral"], [0.2, 0.8])]]
+    page = render_report([conversation], predictions, title="test")
+    parser = _Collector()
+    parser.feed(page)
+    assert parser.classes.count("turn") == 2
+    assert "script" not in parser.tags and "b" not in parser.tags
+    joined = "".join(parser.text)
+    assert "I <b>love</b> it" in joined and "call <1>" in joined
+    assert "text: joy 0.90" in joined and "speech unavailable" in joined and "1.5s" in joined
+    write_report([conversation], predictions, tmp_path / "r.html", title="test")
+    assert (tmp_path / "r.html").read_text(encoding="utf-8") == page
