@@ -149,3 +149,17 @@ def test_default_model_reads_clear_emotions_in_a_csv_with_mapped_columns(tmp_pat
     with open(out, encoding="utf-8", newline="") as handle:
         emotions = [row["emotion"] for row in csv.DictReader(handle)]
     assert emotions == ["joy", "anger"]
+
+
+def test_explain_and_report_with_the_default_model(tmp_path: Path) -> None:
+    talk = tmp_path / "talk.txt"
+    talk.write_text("Ann: Where were you last night?\nBob: I told you, at work.\nAnn: You liar, I am so angry right now!\n", encoding="utf-8")
+    out, report = tmp_path / "out.json", tmp_path / "report.html"
+    result = emotrace("analyze", str(talk), "--explain", "-o", str(out), "--report", str(report))
+    assert result.returncode == 0, result.stderr
+    utterances = json.loads(out.read_text())[0]["utterances"]
+    for index, utterance in enumerate(utterances):
+        assert [word for word, _ in utterance["explanation"]["words"]] == utterance["text"].split()
+        assert [turn for turn, _ in utterance["explanation"]["turns"]] == list(range(1, index + 1))
+    page = report.read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>") and page.count('class="turn"') == 3 and "<script" not in page

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from emotrace.errors import EmotraceError
-from emotrace.schema import Conversation
+from emotrace.schema import Conversation, Prediction
+
+if TYPE_CHECKING:
+    from emotrace.models.base import ERCModel
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, help="emotrace: the emotion of every utterance in a conversation, offline on a CPU.")
 
@@ -32,6 +35,7 @@ def analyze(
     format: Annotated[str | None, typer.Option("--format", help="table, json, jsonl or csv (default: by --output extension, else table)")] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="write here instead of the terminal")] = None,
     report: Annotated[Path | None, typer.Option("--report", help="also write a self-contained HTML timeline here")] = None,
+    explain: Annotated[bool, typer.Option("--explain", help="add the words and earlier turns that drove each prediction")] = False,
     input_format: InputFormat = None,
     column: Columns = None,
     max_mb: Annotated[float, typer.Option("--max-mb", help="refuse input files larger than this")] = 64.0,
@@ -57,6 +61,8 @@ def analyze(
         )
     else:
         predictions = predict(chosen, conversations, progress=sys.stderr.isatty(), mc_passes=mc_dropout, abstain_below=abstain_below)
+    if explain:
+        _add_explanations(chosen, conversations, predictions)
     write_predictions(conversations, predictions, output, format)
     if report is not None:
         from emotrace.io.html_report import write_report
@@ -220,6 +226,16 @@ def _report(model_ref: Path | str, conversations: list[Conversation], tag: str) 
         table.add_row(f"F1 {label}", f"{value:.2f}")
     Console().print(table)
     typer.echo(f"wrote {out_dir / f'eval_{tag}.json'} and {out_dir / f'confusion_{tag}.png'}")
+
+
+def _add_explanations(model: ERCModel, conversations: list[Conversation], predictions: list[list[Prediction]]) -> None:
+    from emotrace.inference.explain import explain
+
+    if model.registry_name == "speech-functionals":
+        raise EmotraceError("--explain needs a text model", hint="drop --explain or choose a text model with --model")
+    for conversation, predicted in zip(conversations, predictions):
+        for prediction, explanation in zip(predicted, explain(model, conversation, predicted)):
+            prediction.explanation = explanation
 
 
 def _optional_test_split(path: str, input_format: str | None, columns: dict[str, str] | None) -> list[Conversation]:

@@ -49,7 +49,8 @@ class Prediction:
 
     `label` is `uncertain` when the caller asked to abstain below a confidence; `uncertainty` holds the
     Monte-Carlo-dropout entropies (total, aleatoric, epistemic; nats) when they were computed. A fused
-    prediction keeps each modality's own answer in `modalities` and why a modality is missing in `errors`."""
+    prediction keeps each modality's own answer in `modalities` and why a modality is missing in `errors`;
+    `explanation` lists word and earlier-turn importances when they were asked for."""
 
     label: str
     probabilities: dict[str, float]
@@ -59,6 +60,7 @@ class Prediction:
     uncertainty: dict[str, float] | None = None
     modalities: dict[str, Prediction] | None = None
     errors: dict[str, str] | None = None
+    explanation: dict[str, list[Any]] | None = None
 
     @classmethod
     def from_probabilities(

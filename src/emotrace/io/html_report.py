@@ -38,13 +38,28 @@ def _turn(index: int, utterance_time: float | None, speaker: str, text: str, pre
     if prediction.uncertainty:
         details.append("uncertainty " + ", ".join(f"{k} {v:.2f}" for k, v in prediction.uncertainty.items()))
     clock = "" if utterance_time is None else f"{utterance_time:.1f}s"
+    shown = _highlighted(prediction.explanation["words"]) if prediction.explanation else html.escape(text)
+    if prediction.explanation and prediction.explanation["turns"]:
+        turn, score = max(prediction.explanation["turns"], key=lambda item: item[1])
+        if score > 0:
+            details.append(f"most influential earlier turn: {turn} (−{score:.2f} without it)")
     return (
         f'<div class="turn" style="--emotion: {colour}"><div class="time">{index}<br>{clock}</div>'
-        f'<div class="speaker">{html.escape(speaker)}</div><div class="text">{html.escape(text)}'
+        f'<div class="speaker">{html.escape(speaker)}</div><div class="text">{shown}'
         f'<div class="details">{" · ".join(details)}</div></div>'
         f'<div><span class="label">{html.escape(prediction.label)}</span> {prediction.confidence:.2f}'
         f'<div class="bar" style="width: {100 * prediction.confidence:.0f}%"></div></div></div>'
     )
+
+
+def _highlighted(words: list[list]) -> str:
+    """Words shaded by how much removing them lowers the predicted label's probability."""
+    top = max((score for _, score in words), default=0.0)
+    spans = []
+    for word, score in words:
+        alpha = 0.0 if top <= 0 else max(0.0, score) / top * 0.6
+        spans.append(f'<span class="word" style="background: rgba(255, 200, 0, {alpha:.2f})" title="{score:+.3f}">{html.escape(str(word))}</span>')
+    return " ".join(spans)
 
 
 def render_report(conversations: list[Conversation], predictions: list[list[Prediction]], title: str = "emotrace report") -> str:

@@ -117,6 +117,11 @@ def _utterance_record(utterance: Utterance, prediction: Prediction) -> dict[str,
         }
     if prediction.errors:
         record["errors"] = dict(prediction.errors)
+    if prediction.explanation is not None:
+        record["explanation"] = {
+            "words": [[word, _round(score)] for word, score in prediction.explanation["words"]],
+            "turns": [[turn, _round(score)] for turn, score in prediction.explanation["turns"]],
+        }
     if utterance.emotion is not None:
         record["gold_emotion"] = utterance.emotion
     return record
@@ -174,6 +179,15 @@ def _by_modality(prediction: Prediction) -> Text:
     return Text(" · ".join(parts))
 
 
+def _why(prediction: Prediction) -> Text:
+    """The three words and the earlier turn whose removal lowers the predicted label's probability most."""
+    explanation = prediction.explanation or {"words": [], "turns": []}
+    words = [word for word, score in sorted(explanation["words"], key=lambda item: -item[1])[:3] if score > 0]
+    turns = [turn for turn, score in sorted(explanation["turns"], key=lambda item: -item[1])[:1] if score > 0]
+    parts = ([", ".join(words)] if words else []) + ([f"turn {turns[0]}"] if turns else [])
+    return Text(" · ".join(parts))
+
+
 _RENDERERS = {"json": _json, "jsonl": _jsonl, "csv": _csv}
 
 
@@ -194,6 +208,7 @@ def _print_tables(console: Console, pairs: list[tuple[Conversation, list[Predict
         show_gold = any(u.emotion is not None for u in utterances)
         show_uncertainty = any(p.uncertainty is not None for p in predicted)
         show_modalities = any(p.modalities for p in predicted)
+        show_explanation = any(p.explanation is not None for p in predicted)
         table = Table(title=Text(conversation.id), title_justify="left")
         table.add_column("#", justify="right", no_wrap=True)
         table.add_column("speaker")
@@ -206,6 +221,8 @@ def _print_tables(console: Console, pairs: list[tuple[Conversation, list[Predict
             table.add_column("uncertainty", justify="right", no_wrap=True)
         if show_modalities:
             table.add_column("by modality")
+        if show_explanation:
+            table.add_column("why")
         if show_sentiment:
             table.add_column("sentiment", no_wrap=True)
         if show_gold:
@@ -216,6 +233,7 @@ def _print_tables(console: Console, pairs: list[tuple[Conversation, list[Predict
             row += [Text(utterance.text), Text(p.label, style="bold"), f"{p.confidence:.2f}"]
             row += [f"{(p.uncertainty or {}).get('total', float('nan')):.2f}"] if show_uncertainty else []
             row += [_by_modality(p)] if show_modalities else []
+            row += [_why(p)] if show_explanation else []
             row += [Text(p.sentiment or "")] if show_sentiment else []
             row += [Text(utterance.emotion or "")] if show_gold else []
             table.add_row(*row)
