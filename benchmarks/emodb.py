@@ -105,6 +105,30 @@ def leave_one_speaker_out(matrix: np.ndarray, labels: np.ndarray, speakers: np.n
     }
 
 
+def out_of_fold_probabilities(feature_set: str, strength: float, data_dir: str) -> tuple[np.ndarray, np.ndarray, list[str], np.ndarray]:
+    """Leave-one-speaker-out probabilities of the logistic-regression path at a fixed C (cached):
+    every clip scored by a model that never heard its speaker. Returns (probabilities, gold, classes, clip ids)."""
+    from emotrace.datasets import load_dataset
+    from emotrace.encoders.audio import standardize_per_speaker
+
+    matrix, labels, speakers, _ = features(feature_set, data_dir)
+    ids = np.array([c.utterances[0].id for c in load_dataset("emodb", "all", data_dir)])
+    classes = sorted(np.unique(labels))
+    gold = np.array([classes.index(label) for label in labels])
+    cache = RUNS / "emodb" / f"out_of_fold_{feature_set}_C{strength}.npz"
+    if cache.is_file():
+        return np.load(cache)["probabilities"], gold, classes, ids
+    normalised = np.nan_to_num(standardize_per_speaker(matrix, speakers))
+    probabilities = np.zeros((len(labels), len(classes)))
+    for held_out in np.unique(speakers):
+        train = speakers != held_out
+        probabilities[~train] = make_classifier("logreg", strength).fit(normalised[train], labels[train]).predict_proba(normalised[~train])
+    with atomic_path(cache) as temporary:
+        with open(temporary, "wb") as handle:
+            np.savez(handle, probabilities=probabilities)
+    return probabilities, gold, classes, ids
+
+
 def cnn_leave_one_speaker_out(data_dir: str, seed: int) -> dict[str, Any]:
     """Log-mel CNN with SpecAugment, one model per held-out speaker, fixed recipe (no test-fold tuning)."""
     import torch

@@ -20,7 +20,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import DEFAULT_DATA, RESULTS, ROOT  # noqa: E402
-from emodb import features, make_classifier  # noqa: E402
+from emodb import features, make_classifier, out_of_fold_probabilities  # noqa: E402
 
 from emotrace.encoders.audio import standardize_per_speaker  # noqa: E402
 from emotrace.inference.calibration import apply_temperature, calibration_record, calibration_scores, fit_temperature  # noqa: E402
@@ -41,13 +41,7 @@ def main() -> None:
     strength = Counter(benchmark["chosen_C_per_fold"].values()).most_common(1)[0][0]
     matrix, labels, speakers, _ = features(FEATURE_SET, args.data_dir)
     normalised = np.nan_to_num(standardize_per_speaker(matrix, speakers))
-    classes = sorted(np.unique(labels))
-    gold = np.array([classes.index(label) for label in labels])
-
-    out_of_fold = np.zeros((len(labels), len(classes)))
-    for held_out in np.unique(speakers):
-        train = speakers != held_out
-        out_of_fold[~train] = make_classifier("logreg", strength).fit(normalised[train], labels[train]).predict_proba(normalised[~train])
+    out_of_fold, gold, classes, _ = out_of_fold_probabilities(FEATURE_SET, strength, args.data_dir)
     temperature = fit_temperature(out_of_fold, gold)
     calibration = calibration_record(
         temperature, "EmoDB leave-one-speaker-out (out-of-fold)", calibration_scores(out_of_fold, gold),
