@@ -136,8 +136,8 @@ def cnn_leave_one_speaker_out(data_dir: str, seed: int) -> dict[str, Any]:
 
     from emotrace.datasets import load_dataset
     from emotrace.encoders.audio import load_audio
-    from emotrace.encoders.speech_cnn import SpeechCNN, spectrogram_batch
-    from emotrace.training.clips import ClipTrainConfig, train_clip_classifier
+    from emotrace.encoders.speech_cnn import SpeechCNN, augment_spectrograms, spectrogram_batch
+    from emotrace.training.clips import ClipTrainConfig, train_classifier
 
     utterances = [c.utterances[0] for c in load_dataset("emodb", "all", data_dir)]
     labels = np.array([u.emotion for u in utterances])
@@ -149,7 +149,8 @@ def cnn_leave_one_speaker_out(data_dir: str, seed: int) -> dict[str, Any]:
     started = time.perf_counter()
     for held_out in np.unique(speakers):
         train = torch.from_numpy(speakers != held_out)
-        model = train_clip_classifier(SpeechCNN(classes), spectrograms[train], lengths[train], targets[train], ClipTrainConfig(seed=seed))
+        model = SpeechCNN(classes)
+        train_classifier(model, (spectrograms[train], lengths[train]), targets[train], ClipTrainConfig(seed=seed), augment_spectrograms)
         with torch.inference_mode():
             scores = model(spectrograms[~train], lengths[~train])
         predicted[~train.numpy()] = np.array(classes)[scores.argmax(-1).numpy()]

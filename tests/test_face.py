@@ -49,3 +49,20 @@ def test_large_images_are_shrunk_before_detection(tmp_path: Path) -> None:
 def test_crop_near_the_border_is_clipped_not_padded() -> None:
     gray = np.arange(100 * 100, dtype=np.uint8).reshape(100, 100)
     assert crop_face(gray, (90, 90, 20, 20)).shape == (FACE_SIZE, FACE_SIZE)
+
+
+def test_face_cnn_learns_light_from_dark_faces_and_augmentation_keeps_shapes() -> None:
+    import torch
+
+    from emotrace.encoders.face_cnn import FaceCNN, augment_faces
+    from emotrace.training.clips import ClipTrainConfig, train_classifier
+
+    rng = np.random.default_rng(0)
+    crops = np.stack([np.clip(rng.normal(0.8 if i % 2 else 0.2, 0.05, (48, 48)), 0, 1) for i in range(32)]).astype(np.float32)
+    targets = torch.tensor([i % 2 for i in range(32)])
+    model = FaceCNN(["dark", "light"], width=4)
+    (augmented,) = augment_faces((torch.from_numpy(crops),), torch.Generator().manual_seed(0))
+    assert augmented.shape == (32, 48, 48)
+    train_classifier(model, (torch.from_numpy(crops),), targets, ClipTrainConfig(epochs=8, batch_size=8, lr=1e-2), augment_faces)
+    assert (model.predict(list(crops[:6])).argmax(1) == np.array([0, 1, 0, 1, 0, 1])).all()
+    assert model.embed(list(crops[:2])).shape == (2, 32)

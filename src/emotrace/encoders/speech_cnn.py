@@ -72,6 +72,13 @@ def spectrogram_batch(waves: Sequence[np.ndarray], n_mels: int) -> tuple[torch.T
     return batch, lengths
 
 
+def augment_spectrograms(batch: tuple[torch.Tensor, ...], generator: torch.Generator) -> tuple[torch.Tensor, ...]:
+    """Training-time view of a batch: cut the padding to the longest clip, then SpecAugment."""
+    spectrograms, lengths = batch
+    width = int(lengths.max())
+    return spec_augment(spectrograms[:, :, :width], lengths, generator), lengths
+
+
 def spec_augment(spectrograms: torch.Tensor, lengths: torch.Tensor, generator: torch.Generator, masks: int = 2) -> torch.Tensor:
     """Zero `masks` random frequency bands (≤ 8 mels) and time spans (≤ 10% of each clip) per example."""
     augmented = spectrograms.clone()

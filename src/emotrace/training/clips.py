@@ -1,16 +1,21 @@
-"""Training loop for single-clip classifiers (speech CNN): fixed epochs, one-cycle learning rate, class-balanced
-cross-entropy, SpecAugment on every batch. Clip data sets such as EmoDB are evaluated leave-one-speaker-out,
-so there is no dev split to stop on; the epoch count is part of the recipe, fixed before any test fold is seen."""
+"""Training loop for single-input classifiers (speech CNN on log-mels, face CNN on 48×48 crops): fixed epochs,
+one-cycle learning rate (Smith & Topin, 2019), optional class-balanced cross-entropy, a modality-specific
+augmentation on every batch, and an optional per-epoch hook (e.g. to keep the best epoch on a validation split).
+
+Clip data sets such as EmoDB are evaluated leave-one-speaker-out, so there is no dev split to stop on: the epoch
+count is part of the recipe, fixed before any test fold is seen.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import nn
 
-from emotrace.encoders.speech_cnn import SpeechCNN, spec_augment
+Augment = Callable[[tuple[torch.Tensor, ...], torch.Generator], tuple[torch.Tensor, ...]]
 
 
 @dataclass
@@ -20,28 +25,41 @@ class ClipTrainConfig:
     weight_decay: float = 1e-3
     batch_size: int = 32
     seed: int = 0
+    balanced: bool = True
 
 
-def train_clip_classifier(
-    model: SpeechCNN, spectrograms: torch.Tensor, lengths: torch.Tensor, targets: torch.Tensor, config: ClipTrainConfig
-) -> SpeechCNN:
+def train_classifier(
+    model: nn.Module,
+    inputs: tuple[torch.Tensor, ...],
+    targets: torch.Tensor,
+    config: ClipTrainConfig,
+    augment: Augment,
+    after_epoch: Callable[[int, nn.Module], None] | None = None,
+) -> nn.Module:
+    """`model(*augment(inputs[batch]))` → logits; every tensor in `inputs` is indexed by example on its first axis."""
     torch.manual_seed(config.seed)
     generator = torch.Generator().manual_seed(config.seed)
-    counts = torch.bincount(targets, minlength=len(model.labels)).float()
-    loss_function = nn.CrossEntropyLoss(weight=counts.sum() / (len(counts) * counts.clamp(min=1)))
+    classes = int(targets.max()) + 1
+    weight = None
+    if config.balanced:
+        counts = torch.bincount(targets, minlength=classes).float()
+        weight = counts.sum() / (len(counts) * counts.clamp(min=1))
+    loss_function = nn.CrossEntropyLoss(weight=weight)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     steps_per_epoch = int(np.ceil(len(targets) / config.batch_size))
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, config.lr, total_steps=config.epochs * steps_per_epoch)
-    for _ in range(config.epochs):
+    for epoch in range(config.epochs):
         model.train()
         order = torch.randperm(len(targets), generator=generator)
         for start in range(0, len(order), config.batch_size):
             chosen = order[start : start + config.batch_size]
-            width = int(lengths[chosen].max())
-            batch = spec_augment(spectrograms[chosen, :, :width], lengths[chosen], generator)
-            loss = loss_function(model(batch, lengths[chosen]), targets[chosen])
+            batch = augment(tuple(tensor[chosen] for tensor in inputs), generator)
+            loss = loss_function(model(*batch), targets[chosen])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
             schedule.step()
+        if after_epoch is not None:
+            model.eval()
+            after_epoch(epoch, model)
     return model.eval()
