@@ -51,18 +51,35 @@ def test_crop_near_the_border_is_clipped_not_padded() -> None:
     assert crop_face(gray, (90, 90, 20, 20)).shape == (FACE_SIZE, FACE_SIZE)
 
 
-def test_face_cnn_learns_light_from_dark_faces_and_augmentation_keeps_shapes() -> None:
+@pytest.mark.parametrize("architecture", ["cnn", "fdrl"])
+def test_face_models_learn_light_from_dark_faces_and_augmentation_keeps_shapes(architecture: str) -> None:
     import torch
 
     from emotrace.encoders.face_cnn import FaceCNN, augment_faces
+    from emotrace.encoders.face_fdrl import FaceFDRL
     from emotrace.training.clips import ClipTrainConfig, train_classifier
 
     rng = np.random.default_rng(0)
     crops = np.stack([np.clip(rng.normal(0.8 if i % 2 else 0.2, 0.05, (48, 48)), 0, 1) for i in range(32)]).astype(np.float32)
     targets = torch.tensor([i % 2 for i in range(32)])
-    model = FaceCNN(["dark", "light"], width=4)
+    model = FaceCNN(["dark", "light"], width=4) if architecture == "cnn" else FaceFDRL(["dark", "light"], width=4, latents=3, latent_dim=8)
     (augmented,) = augment_faces((torch.from_numpy(crops),), torch.Generator().manual_seed(0))
     assert augmented.shape == (32, 48, 48)
     train_classifier(model, (torch.from_numpy(crops),), targets, ClipTrainConfig(epochs=8, batch_size=8, lr=1e-2), augment_faces)
     assert (model.predict(list(crops[:6])).argmax(1) == np.array([0, 1, 0, 1, 0, 1])).all()
     assert model.embed(list(crops[:2])).shape == (2, 32)
+
+
+def test_fdrl_auxiliary_loss_is_zero_when_latents_sit_on_their_centres_with_even_weights() -> None:
+    import torch
+
+    from emotrace.encoders.face_fdrl import FaceFDRL
+
+    model = FaceFDRL(["a", "b"], width=4, latents=3, latent_dim=8)
+    model(torch.rand(2, 48, 48))
+    targets = torch.tensor([1, 0])
+    assert model.auxiliary_loss(targets) > 0
+    with torch.no_grad():
+        model.centres[targets] = model._latent
+        model._weights = torch.full_like(model._weights, 0.5)
+    assert float(model.auxiliary_loss(targets)) == pytest.approx(0.0, abs=1e-7)

@@ -1,6 +1,7 @@
 """Training loop for single-input classifiers (speech CNN on log-mels, face CNN on 48×48 crops): fixed epochs,
-one-cycle learning rate (Smith & Topin, 2019), optional class-balanced cross-entropy, a modality-specific
-augmentation on every batch, and an optional per-epoch hook (e.g. to keep the best epoch on a validation split).
+one-cycle learning rate (Smith & Topin, 2019), optional class-balanced cross-entropy plus any model-specific
+`auxiliary_loss(targets)`, a modality-specific augmentation on every batch, and an optional per-epoch hook
+(e.g. to keep the best epoch on a validation split).
 
 Clip data sets such as EmoDB are evaluated leave-one-speaker-out, so there is no dev split to stop on: the epoch
 count is part of the recipe, fixed before any test fold is seen.
@@ -55,6 +56,8 @@ def train_classifier(
             chosen = order[start : start + config.batch_size]
             batch = augment(tuple(tensor[chosen] for tensor in inputs), generator)
             loss = loss_function(model(*batch), targets[chosen])
+            if hasattr(model, "auxiliary_loss"):
+                loss = loss + model.auxiliary_loss(targets[chosen])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
