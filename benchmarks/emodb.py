@@ -167,11 +167,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", default=DEFAULT_DATA)
     parser.add_argument("--classical-only", action="store_true", help="skip the log-mel CNN (about 30 minutes per seed here)")
+    parser.add_argument("--report", action="store_true", help="only tabulate the cached results; compute nothing")
     args = parser.parse_args()
     results = []
     for feature_set in ("eGeMAPSv02", "ComParE_2016"):
         for classifier in CLASSIFIERS:
             cached = RESULTS / "emodb" / f"{feature_set}_{classifier}.json"
+            if args.report and not cached.is_file():
+                continue
             if not cached.is_file():
                 matrix, labels, speakers, seconds = features(feature_set, args.data_dir)
                 scores = leave_one_speaker_out(matrix, labels, speakers, classifier)
@@ -183,6 +186,8 @@ def main() -> None:
     cnn_runs = []
     for seed in range(0 if args.classical_only else CNN_SEEDS):
         cached = RESULTS / "emodb" / f"logmel-cnn_seed{seed}.json"
+        if args.report and not cached.is_file():
+            continue
         if not cached.is_file():
             result = {"features": "log-mel 64", "classifier": "cnn+specaugment", "seed": seed, **cnn_leave_one_speaker_out(args.data_dir, seed)}
             write_text_atomic(cached, json.dumps(result, indent=2) + "\n")
