@@ -105,6 +105,14 @@ def leave_one_speaker_out(matrix: np.ndarray, labels: np.ndarray, speakers: np.n
     }
 
 
+def chosen_strength(feature_set: str) -> float:
+    """The C the benchmark's inner leave-one-speaker-out chose most often for the logistic-regression path."""
+    from collections import Counter
+
+    benchmark = json.loads((RESULTS / "emodb" / f"{feature_set}_logreg.json").read_text(encoding="utf-8"))
+    return Counter(benchmark["chosen_C_per_fold"].values()).most_common(1)[0][0]
+
+
 def out_of_fold_probabilities(feature_set: str, strength: float, data_dir: str) -> tuple[np.ndarray, np.ndarray, list[str], np.ndarray]:
     """Leave-one-speaker-out probabilities of the logistic-regression path at a fixed C (cached):
     every clip scored by a model that never heard its speaker. Returns (probabilities, gold, classes, clip ids)."""

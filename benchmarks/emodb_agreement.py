@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections import Counter
 from datetime import date
 from pathlib import Path
 
@@ -22,7 +21,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import DEFAULT_DATA, RESULTS, update_readme, write_text_atomic  # noqa: E402
-from emodb import out_of_fold_probabilities  # noqa: E402
+from emodb import chosen_strength, out_of_fold_probabilities  # noqa: E402
 
 from emotrace.inference.uncertainty import entropy  # noqa: E402
 
@@ -54,8 +53,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", default=DEFAULT_DATA)
     args = parser.parse_args()
-    benchmark = json.loads((RESULTS / "emodb" / f"{FEATURE_SET}_logreg.json").read_text(encoding="utf-8"))
-    strength = Counter(benchmark["chosen_C_per_fold"].values()).most_common(1)[0][0]
+    strength = chosen_strength(FEATURE_SET)
     probabilities, _, _, ids = out_of_fold_probabilities(FEATURE_SET, strength, args.data_dir)
     rates = recognition_rates(Path(args.data_dir) / "emodb" / "erkennung.txt")
     known = np.array([clip in rates for clip in ids])

@@ -13,14 +13,13 @@ import argparse
 import json
 import shutil
 import sys
-from collections import Counter
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import DEFAULT_DATA, RESULTS, ROOT  # noqa: E402
-from emodb import features, make_classifier, out_of_fold_probabilities  # noqa: E402
+from emodb import chosen_strength, features, make_classifier, out_of_fold_probabilities  # noqa: E402
 
 from emotrace.encoders.audio import standardize_per_speaker  # noqa: E402
 from emotrace.inference.calibration import apply_temperature, calibration_record, calibration_scores, fit_temperature  # noqa: E402
@@ -38,7 +37,7 @@ def main() -> None:
     parser.add_argument("--data-dir", default=DEFAULT_DATA)
     args = parser.parse_args()
     benchmark = json.loads((RESULTS / "emodb" / f"{FEATURE_SET}_logreg.json").read_text(encoding="utf-8"))
-    strength = Counter(benchmark["chosen_C_per_fold"].values()).most_common(1)[0][0]
+    strength = chosen_strength(FEATURE_SET)
     matrix, labels, speakers, _ = features(FEATURE_SET, args.data_dir)
     normalised = np.nan_to_num(standardize_per_speaker(matrix, speakers))
     out_of_fold, gold, classes, _ = out_of_fold_probabilities(FEATURE_SET, strength, args.data_dir)

@@ -12,24 +12,14 @@ import numpy as np
 import torch
 from torch import nn
 
-
-def _block(channels_in: int, channels_out: int) -> nn.Sequential:
-    return nn.Sequential(
-        nn.Conv2d(channels_in, channels_out, 3, padding=1, bias=False),
-        nn.BatchNorm2d(channels_out),
-        nn.ReLU(),
-        nn.Conv2d(channels_out, channels_out, 3, padding=1, bias=False),
-        nn.BatchNorm2d(channels_out),
-        nn.ReLU(),
-        nn.MaxPool2d(2),
-    )
+from emotrace.encoders.conv import conv_block
 
 
 class FaceCNN(nn.Module):
     def __init__(self, labels: Sequence[str], width: int = 32, dropout: float = 0.4) -> None:
         super().__init__()
         self.labels = list(labels)
-        self.body = nn.Sequential(_block(1, width), _block(width, 2 * width), _block(2 * width, 4 * width), _block(4 * width, 8 * width))
+        self.body = nn.Sequential(conv_block(1, width), conv_block(width, 2 * width), conv_block(2 * width, 4 * width), conv_block(4 * width, 8 * width))
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(8 * width, len(self.labels))
 

@@ -12,19 +12,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from emotrace.encoders.conv import conv_block
+
 from emotrace.encoders.audio import log_mel, trim_silence
-
-
-def _block(channels_in: int, channels_out: int) -> nn.Sequential:
-    return nn.Sequential(
-        nn.Conv2d(channels_in, channels_out, 3, padding=1, bias=False),
-        nn.BatchNorm2d(channels_out),
-        nn.ReLU(),
-        nn.Conv2d(channels_out, channels_out, 3, padding=1, bias=False),
-        nn.BatchNorm2d(channels_out),
-        nn.ReLU(),
-        nn.MaxPool2d(2),
-    )
 
 
 class SpeechCNN(nn.Module):
@@ -32,7 +22,7 @@ class SpeechCNN(nn.Module):
         super().__init__()
         self.labels = list(labels)
         self.n_mels = n_mels
-        self.body = nn.Sequential(_block(1, width), _block(width, 2 * width), _block(2 * width, 4 * width), _block(4 * width, 128))
+        self.body = nn.Sequential(conv_block(1, width), conv_block(width, 2 * width), conv_block(2 * width, 4 * width), conv_block(4 * width, 128))
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(128, len(self.labels))
 
