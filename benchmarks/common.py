@@ -6,6 +6,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNS = ROOT / "benchmarks" / "runs"
@@ -35,3 +36,18 @@ def update_readme(name: str, block: str, readme: Path = ROOT / "README.md") -> N
     head, rest = text.split(start, 1)
     _, tail = rest.split(end, 1)
     write_text_atomic(readme, f"{head}{start}\n{block}\n{end}{tail}")
+
+
+def ship_bundle(model: Any, name: str, metadata: dict[str, Any], card: str) -> Path:
+    """Write a bundle into the package (`src/emotrace/bundles/NAME`), staged beside it and swapped in whole."""
+    import shutil
+
+    from emotrace.models.bundle import save_bundle
+
+    target = ROOT / "src" / "emotrace" / "bundles" / name
+    staging = target.with_name(f"{name}.staging")
+    shutil.rmtree(staging, ignore_errors=True)
+    save_bundle(model, staging, metadata, card)
+    shutil.rmtree(target, ignore_errors=True)
+    staging.rename(target)
+    return target

