@@ -175,6 +175,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", default=DEFAULT_DATA)
     parser.add_argument("--classical-only", action="store_true", help="skip the log-mel CNN (about 30 minutes per seed here)")
+    parser.add_argument("--cnn-seeds", type=int, default=CNN_SEEDS, help="seeds of the log-mel CNN (about 30 minutes each here)")
     parser.add_argument("--report", action="store_true", help="only tabulate the cached results; compute nothing")
     args = parser.parse_args()
     results = []
@@ -192,7 +193,7 @@ def main() -> None:
             results.append(json.loads(cached.read_text(encoding="utf-8")))
             print(f"{feature_set} + {classifier}: UAR {results[-1]['uar']:.1f}, accuracy {results[-1]['accuracy']:.1f}", flush=True)
     cnn_runs = []
-    for seed in range(0 if args.classical_only else CNN_SEEDS):
+    for seed in range(0 if args.classical_only else args.cnn_seeds):
         cached = RESULTS / "emodb" / f"logmel-cnn_seed{seed}.json"
         if args.report and not cached.is_file():
             continue

@@ -1,10 +1,13 @@
 """FER2013 facial-expression benchmark: train on Training, keep the epoch with the best PublicTest accuracy,
-report PrivateTest accuracy and macro F1 (the standard protocol), over seeds; one cached JSON per (model, seed).
+report PrivateTest accuracy and macro F1 (the standard protocol); one cached JSON (+ weights) per (model, seed).
 
-    python benchmarks/fer2013.py [--models face-cnn face-fdrl] [--seeds 3] [--epochs 8]
+    python benchmarks/fer2013.py [--models face-cnn face-fdrl] [--seeds 3] [--epochs 7]
 
-Recipe (fixed before looking at PrivateTest): 1.2M-parameter CNN, horizontal flips and ±4-pixel shifts,
-AdamW with a one-cycle schedule, batch 64. Expect roughly 2 minutes per epoch on 2 cores.
+Comparison under the same budget: seed 0 of every model, same recipe and epochs. The model with the better
+PublicTest accuracy (never PrivateTest) then gets the remaining seeds, for mean ± std; the best of its seeds on
+PublicTest is shipped (benchmarks/ship_face.py).
+Recipe (fixed before looking at PrivateTest): horizontal flips and ±4-pixel shifts, AdamW with a one-cycle
+schedule, batch 64, flip-averaged predictions; 7 epochs take about 33 minutes on 2 cores.
 """
 
 from __future__ import annotations
@@ -22,12 +25,13 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import DEFAULT_DATA, RESULTS, update_readme, write_text_atomic  # noqa: E402
+from common import DEFAULT_DATA, RESULTS, RUNS, update_readme, write_text_atomic  # noqa: E402
 
 
 def run(architecture: str, seed: int, epochs: int, data_dir: str) -> dict[str, Any]:
     import numpy as np
     import torch
+    from safetensors.torch import save_file
     from sklearn.metrics import accuracy_score, f1_score
 
     from emotrace.datasets.fer2013 import CLASSES, load_fer2013
@@ -42,14 +46,14 @@ def run(architecture: str, seed: int, epochs: int, data_dir: str) -> dict[str, A
     public_images, public_labels = load_fer2013(Path(data_dir), "public_test")
     private_images, private_labels = load_fer2013(Path(data_dir), "private_test")
 
-    def scores(model: torch.nn.Module, images: np.ndarray) -> np.ndarray:
+    def scores(model: FaceCNN, images: np.ndarray) -> np.ndarray:
         with torch.inference_mode():
-            return np.concatenate([model(as_tensor(images[i : i + 512])).argmax(-1).numpy() for i in range(0, len(images), 512)])
+            return np.concatenate([model.probabilities(as_tensor(images[i : i + 512])).argmax(-1).numpy() for i in range(0, len(images), 512)])
 
     best: dict[str, Any] = {"accuracy": -1.0}
     history = []
 
-    def keep_best(epoch: int, model: torch.nn.Module) -> None:
+    def keep_best(epoch: int, model: FaceCNN) -> None:
         accuracy = 100 * float(accuracy_score(public_labels, scores(model, public_images)))
         history.append({"epoch": epoch + 1, "public_test_accuracy": accuracy})
         print(f"seed {seed} epoch {epoch + 1}: PublicTest accuracy {accuracy:.2f}", flush=True)
@@ -61,6 +65,7 @@ def run(architecture: str, seed: int, epochs: int, data_dir: str) -> dict[str, A
     config = ClipTrainConfig(epochs=epochs, lr=3e-3, weight_decay=5e-4, batch_size=64, seed=seed, balanced=False)
     train_classifier(model, (as_tensor(train_images),), torch.from_numpy(train_labels), config, augment_faces, keep_best)
     model.load_state_dict(best["state"])
+    save_file(best["state"], str(weights_path(architecture, epochs, seed)))
     predicted = scores(model.eval(), private_images)
     return {
         "model": architecture,
@@ -77,6 +82,24 @@ def run(architecture: str, seed: int, epochs: int, data_dir: str) -> dict[str, A
     }
 
 
+def run_name(architecture: str, epochs: int, seed: int) -> str:
+    return f"{architecture}_{epochs}ep_seed{seed}"
+
+
+def weights_path(architecture: str, epochs: int, seed: int) -> Path:
+    """The best-epoch weights of a run (for the shipped face model), beside the cached results."""
+    path = RUNS / "fer2013" / f"{run_name(architecture, epochs, seed)}.safetensors"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def cached_run(architecture: str, seed: int, epochs: int, data_dir: str) -> dict[str, Any]:
+    cached = RESULTS / "fer2013" / f"{run_name(architecture, epochs, seed)}.json"
+    if not cached.is_file():
+        write_text_atomic(cached, json.dumps(run(architecture, seed, epochs, data_dir), indent=2) + "\n")
+    return json.loads(cached.read_text(encoding="utf-8"))
+
+
 def _spread(values: list[float]) -> float:
     return statistics.stdev(values) if len(values) > 1 else 0.0
 
@@ -85,28 +108,33 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="+", default=["face-cnn", "face-fdrl"], choices=["face-cnn", "face-fdrl"])
     parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--epochs", type=int, default=7)
     parser.add_argument("--data-dir", default=DEFAULT_DATA)
     args = parser.parse_args()
+    comparison = [cached_run(architecture, 0, args.epochs, args.data_dir) for architecture in args.models]
+    better = max(comparison, key=lambda r: r["public_test_accuracy"])["model"]
+    final = [next(r for r in comparison if r["model"] == better)]
+    final += [cached_run(better, seed, args.epochs, args.data_dir) for seed in range(1, args.seeds)]
     lines = [
-        f"FER2013 PrivateTest, epoch chosen on PublicTest. Generated by `python benchmarks/fer2013.py` on {date.today().isoformat()}.",
+        (
+            f"FER2013 PrivateTest, epoch chosen on PublicTest, flip-averaged predictions, {args.epochs} epochs per run. The first "
+            f"rows compare the models under the same budget (seed 0 each); the better on PublicTest ({better}) has "
+            f"{args.seeds} seeds in the last row. Generated by `python benchmarks/fer2013.py` on {date.today().isoformat()}."
+        ),
         "",
-        "| model | seeds | accuracy | macro F1 | minutes per run |",
-        "|---|---|---|---|---|",
+        "| model | epochs | seeds | PublicTest accuracy | PrivateTest accuracy | PrivateTest macro F1 | minutes per run |",
+        "|---|---|---|---|---|---|---|",
     ]
-    for architecture in args.models:
-        results = []
-        for seed in range(args.seeds):
-            cached = RESULTS / "fer2013" / f"{architecture}_seed{seed}.json"
-            if not cached.is_file():
-                write_text_atomic(cached, json.dumps(run(architecture, seed, args.epochs, args.data_dir), indent=2) + "\n")
-            results.append(json.loads(cached.read_text(encoding="utf-8")))
+    for results in [[r] for r in comparison] + [final]:
+        public = [r["public_test_accuracy"] for r in results]
         accuracy = [r["private_test_accuracy"] for r in results]
         macro = [r["private_test_macro_f1"] for r in results]
         lines.append(
-            f"| {architecture} | {len(results)} | {statistics.fmean(accuracy):.1f} ± {_spread(accuracy):.1f} "
+            f"| {results[0]['model']} | {results[0]['epochs']} | {len(results)} | {statistics.fmean(public):.1f} ± {_spread(public):.1f} "
+            f"| {statistics.fmean(accuracy):.1f} ± {_spread(accuracy):.1f} "
             f"| {statistics.fmean(macro):.1f} ± {_spread(macro):.1f} | {statistics.fmean(r['train_minutes'] for r in results):.0f} |"
         )
+    write_text_atomic(RESULTS / "fer2013.json", json.dumps({"comparison": comparison, "better": better, "final": final}, indent=2) + "\n")
     block = "\n".join(lines)
     update_readme("fer2013", block)
     print(block)

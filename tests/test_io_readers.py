@@ -121,7 +121,8 @@ def test_jsonl_utterances_must_be_a_non_empty_list(tmp_path: Path, utterances: o
         ({"speaker": "B", "text": "hi", "start": -1}, 'utterance 2: "start" is -1.0'),
         ({"speaker": "B", "text": "hi", "end": float("inf")}, 'utterance 2: "end" is inf'),
         ({"speaker": "B", "text": "hi", "emotion": 4}, 'utterance 2: "emotion" must be a string'),
-        ({"speaker": "B", "text": "hi", "media": ["a.wav"]}, 'utterance 2: "media" must map modality names to paths'),
+        ({"speaker": "B", "text": "hi", "media": ["a.wav"]}, 'utterance 2: "media" must map media kinds to paths'),
+        ({"speaker": "B", "text": "hi", "media": {"sound": "a.wav"}}, 'utterance 2: unknown media kind "sound"'),
         ("just text", "utterance 2 is not an object"),
     ],
 )
@@ -133,6 +134,17 @@ def test_jsonl_bad_utterance_names_line_index_and_field(tmp_path: Path, second: 
 
     assert str(error).startswith(f"{path}:3: {message}")
     assert error.path == str(path) and error.line == 3 and error.hint
+
+
+def test_jsonl_conversation_media_apply_to_every_utterance_unless_it_has_its_own(tmp_path: Path) -> None:
+    record = {
+        "media": {"audio": "call.wav", "video": "call.mp4"},
+        "utterances": [{"speaker": "A", "text": "x", "start": 0, "end": 1}, {"speaker": "B", "text": "y", "media": {"audio": "b.wav"}}],
+    }
+    first, second = read_conversations(write(tmp_path, "call.jsonl", jsonl(record)))[0].utterances
+
+    assert first.media == {"audio": str(tmp_path / "call.wav"), "video": str(tmp_path / "call.mp4")}
+    assert second.media == {"audio": str(tmp_path / "b.wav"), "video": str(tmp_path / "call.mp4")}
 
 
 def test_jsonl_unknown_split_is_rejected(tmp_path: Path) -> None:

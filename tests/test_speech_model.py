@@ -42,7 +42,7 @@ def test_speech_model_analyses_audio_referenced_relative_to_the_conversation_fil
 def test_speech_model_without_audio_names_the_utterance(tmp_path: Path) -> None:
     source = tmp_path / "talk.txt"
     source.write_text("Ann: hello\n", encoding="utf-8")
-    assert_user_error(emotrace("analyze", str(source), "--model", "speech"), "utterance 1 has no audio")
+    assert_user_error(emotrace("analyze", str(source), "--model", "speech"), "utterance 1: has no audio")
 
 
 def test_speakers_with_enough_clips_are_normalised_on_their_own_statistics() -> None:

@@ -32,32 +32,46 @@ def analyze(
     speech_model: Annotated[
         str, typer.Option("--speech-model", help="speech model fused with --model when utterances reference audio")
     ] = "speech",
+    face_model: Annotated[
+        str, typer.Option("--face-model", help="face model fused with --model when utterances reference an image or video")
+    ] = "face",
     format: Annotated[str | None, typer.Option("--format", help="table, json, jsonl or csv (default: by --output extension, else table)")] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="write here instead of the terminal")] = None,
     report: Annotated[Path | None, typer.Option("--report", help="also write a self-contained HTML timeline here")] = None,
     explain: Annotated[bool, typer.Option("--explain", help="add the words and earlier turns that drove each prediction")] = False,
     input_format: InputFormat = None,
     column: Columns = None,
+    media: Annotated[
+        list[str] | None,
+        typer.Option("--media", help="a recording for utterances that name none, KIND=PATH (audio, image, video; cut by start/end)"),
+    ] = None,
     max_mb: Annotated[float, typer.Option("--max-mb", help="refuse input files larger than this")] = 64.0,
     mc_dropout: Annotated[int, typer.Option("--mc-dropout", help="Monte-Carlo dropout passes for uncertainty (0: off)", min=0)] = 0,
     abstain_below: Annotated[
         float | None, typer.Option("--abstain-below", help="label utterances `uncertain` when confidence is below this", min=0.0, max=1.0)
     ] = None,
 ) -> None:
-    """Predict the emotion of every utterance in FILE (fused with speech where utterances reference audio)."""
+    """Predict the emotion of every utterance in FILE, fused with speech and faces where utterances reference
+    audio, an image or a video."""
     from emotrace.inference.predict import predict
     from emotrace.io import read_conversations, write_predictions
     from emotrace.models.bundle import load_model
 
     conversations = read_conversations(file, input_format, _columns(column), max_bytes=int(max_mb * 2**20))
+    _attach_media(conversations, media)
     _check_output(output, format)
     chosen = load_model(model)
-    has_audio = any("audio" in u.media for c in conversations for u in c.utterances)
-    if has_audio and chosen.registry_name != "speech-functionals":
+    kinds = {kind for c in conversations for u in c.utterances for kind in u.media}
+    media_models = {}
+    if not chosen.media and "audio" in kinds:
+        media_models["speech"] = load_model(speech_model)
+    if not chosen.media and kinds & {"image", "video"}:
+        media_models["face"] = load_model(face_model)
+    if media_models:
         from emotrace.inference.fusion import predict_multimodal
 
         predictions = predict_multimodal(
-            chosen, load_model(speech_model), conversations, sys.stderr.isatty(), mc_passes=mc_dropout, abstain_below=abstain_below
+            chosen, media_models, conversations, sys.stderr.isatty(), mc_passes=mc_dropout, abstain_below=abstain_below
         )
     else:
         predictions = predict(chosen, conversations, progress=sys.stderr.isatty(), mc_passes=mc_dropout, abstain_below=abstain_below)
@@ -148,10 +162,13 @@ def calibrate(
 
 @app.command()
 def extract(
-    file: Annotated[Path, typer.Argument(help="conversation file; audio paths in `media` are relative to it")],
+    file: Annotated[Path, typer.Argument(help="conversation file; media paths are relative to it")],
     out: Annotated[Path, typer.Option("--out", help="features file to write (.npz)")],
-    modality: Annotated[str, typer.Option("--modality", help="text (MiniLM, 384-d) or audio (openSMILE functionals)")] = "text",
+    modality: Annotated[
+        str, typer.Option("--modality", help="text (MiniLM, 384-d), audio (openSMILE functionals) or face (face CNN, 256-d)")
+    ] = "text",
     feature_set: Annotated[str, typer.Option("--feature-set", help="audio only: eGeMAPSv02 (88-d) or ComParE_2016 (6,373-d)")] = "eGeMAPSv02",
+    face_model: Annotated[str, typer.Option("--face-model", help="face only: a shipped face model or bundle directory")] = "face",
     input_format: InputFormat = None,
     column: Columns = None,
 ) -> None:
@@ -163,7 +180,7 @@ def extract(
     if out.suffix != ".npz":
         raise EmotraceError("features are written as .npz", path=str(out), hint="give --out a name ending in .npz")
     conversations = read_conversations(file, input_format, _columns(column))
-    features = run_extraction(conversations, modality, progress=sys.stderr.isatty(), feature_set=feature_set)
+    features = run_extraction(conversations, modality, progress=sys.stderr.isatty(), feature_set=feature_set, face_model=face_model)
     save_features(features, out)
     typer.echo(f"wrote {features.features.shape[0]} × {features.features.shape[1]} {features.encoder} features to {out}")
 
@@ -256,6 +273,20 @@ def _columns(pairs: list[str] | None) -> dict[str, str] | None:
             raise EmotraceError(f"--column {pair!r} is not FIELD=NAME", hint="e.g. --column text=utterance")
         mapping[field.strip()] = name.strip()
     return mapping
+
+
+def _attach_media(conversations: list[Conversation], pairs: list[str] | None) -> None:
+    """`--media video=call.mp4`: one recording of the whole conversation, e.g. beside its subtitles."""
+    from emotrace.schema import MEDIA_KINDS
+
+    for pair in pairs or []:
+        kind, separator, path = pair.partition("=")
+        if not separator or kind.strip() not in MEDIA_KINDS or not path.strip():
+            raise EmotraceError(f"--media {pair!r} is not KIND=PATH", hint=f"KIND is one of {', '.join(MEDIA_KINDS)}, e.g. --media video=call.mp4")
+        if not Path(path.strip()).is_file():
+            raise EmotraceError(f"--media {kind.strip()} file not found", path=path.strip(), hint="check the path")
+        for utterance in (u for c in conversations for u in c.utterances):
+            utterance.media.setdefault(kind.strip(), path.strip())
 
 
 def _check_output(output: Path | None, format: str | None) -> None:

@@ -8,14 +8,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+MEDIA_KINDS = ("audio", "image", "video")
+
 
 @dataclass
 class Utterance:
     """One turn of a conversation.
 
     `emotion`/`sentiment` are gold labels when the data carries them (training, evaluation);
-    `media` maps a modality name ("audio", "image", "video") to a file path; readers resolve paths given
-    relative to the input file, so the rest of the pipeline never needs to know where the input came from.
+    `media` maps a media kind (MEDIA_KINDS) to a file path, where `start`/`end` cut the utterance out of a longer
+    audio or video recording; readers resolve paths given relative to the input file, so the rest of the pipeline never needs to know where the input came from.
     """
 
     speaker: str
@@ -50,7 +52,8 @@ class Prediction:
     `label` is `uncertain` when the caller asked to abstain below a confidence; `uncertainty` holds the
     Monte-Carlo-dropout entropies (total, aleatoric, epistemic; nats) when they were computed. A fused
     prediction keeps each modality's own answer in `modalities` and why a modality is missing in `errors`;
-    `explanation` lists word and earlier-turn importances when they were asked for."""
+    `explanation` lists word and earlier-turn importances when they were asked for; `evidence` says what a media
+    model saw (e.g. video frames sampled, and how many had no face)."""
 
     label: str
     probabilities: dict[str, float]
@@ -61,6 +64,7 @@ class Prediction:
     modalities: dict[str, Prediction] | None = None
     errors: dict[str, str] | None = None
     explanation: dict[str, list[Any]] | None = None
+    evidence: dict[str, int] | None = None
 
     @classmethod
     def from_probabilities(

@@ -1,11 +1,15 @@
-"""Faces: read an image (or a video frame), find the faces with OpenCV's bundled Haar cascade (Viola & Jones,
-2001), and cut the largest one to the 48×48 grayscale crop that FER2013-trained classifiers expect.
+"""Faces: read an image (or sample a video's frames), find the faces with OpenCV's bundled Haar cascade (Viola &
+Jones, 2001), and cut the largest one to the 48×48 grayscale crop that FER2013-trained classifiers expect.
+
+An utterance's faces are a `FaceSample`: the crops of the frames that had a face, and how many frames were looked
+at, so that frames without a face are skipped but counted.
 
 OpenCV (`opencv-python-headless`) is the optional `face` extra and is imported only here.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +21,7 @@ MAX_SIDE = 1600
 MAX_PIXELS = 100_000_000
 
 
-def _cv2():  # type: ignore[no-untyped-def]
+def require_cv2():  # type: ignore[no-untyped-def]
     try:
         import cv2
     except ImportError:
@@ -27,7 +31,7 @@ def _cv2():  # type: ignore[no-untyped-def]
 
 def load_image(path: str | Path) -> np.ndarray:
     """Grayscale uint8; images larger than 1600 px on a side are shrunk (detection does not need more)."""
-    cv2 = _cv2()
+    cv2 = require_cv2()
     where = str(path)
     if not Path(path).is_file():
         raise EmotraceError("image file not found", path=where, hint="check the media path (relative to the input file)")
@@ -40,16 +44,21 @@ def load_image(path: str | Path) -> np.ndarray:
             f"image is about {header.shape[1] * 8}×{header.shape[0] * 8} pixels, over the limit of {MAX_PIXELS // 1_000_000} megapixels",
             path=where, hint="downscale it first",
         )
-    gray = cv2.imdecode(data, cv2.IMREAD_GRAYSCALE)
+    return shrink(cv2.imdecode(data, cv2.IMREAD_GRAYSCALE))
+
+
+def shrink(gray: np.ndarray) -> np.ndarray:
+    """At most MAX_SIDE pixels on a side: detection does not need more, and big frames cost time."""
+    cv2 = require_cv2()
     scale = MAX_SIDE / max(gray.shape)
-    if scale < 1:
-        gray = cv2.resize(gray, (round(gray.shape[1] * scale), round(gray.shape[0] * scale)), interpolation=cv2.INTER_AREA)
-    return gray
+    if scale >= 1:
+        return gray
+    return cv2.resize(gray, (round(gray.shape[1] * scale), round(gray.shape[0] * scale)), interpolation=cv2.INTER_AREA)
 
 
 def detect_faces(gray: np.ndarray) -> list[tuple[int, int, int, int]]:
     """Face boxes (x, y, width, height), largest first."""
-    cv2 = _cv2()
+    cv2 = require_cv2()
     cascade = cv2.CascadeClassifier(str(Path(cv2.data.haarcascades) / "haarcascade_frontalface_default.xml"))
     minimum = max(24, min(gray.shape) // 20)
     boxes = cascade.detectMultiScale(cv2.equalizeHist(gray), scaleFactor=1.1, minNeighbors=5, minSize=(minimum, minimum))
@@ -58,7 +67,7 @@ def detect_faces(gray: np.ndarray) -> list[tuple[int, int, int, int]]:
 
 def crop_face(gray: np.ndarray, box: tuple[int, int, int, int], margin: float = 0.1) -> np.ndarray:
     """The box grown by `margin` on each side, clipped to the image, resized to 48×48, scaled to [0, 1]."""
-    cv2 = _cv2()
+    cv2 = require_cv2()
     x, y, width, height = box
     grow_x, grow_y = int(width * margin), int(height * margin)
     top, bottom = max(0, y - grow_y), min(gray.shape[0], y + height + grow_y)
@@ -67,10 +76,42 @@ def crop_face(gray: np.ndarray, box: tuple[int, int, int, int], margin: float = 
     return crop.astype(np.float32) / 255.0
 
 
+def largest_face(gray: np.ndarray) -> np.ndarray | None:
+    """The 48×48 crop of the largest face, or None when there is none."""
+    boxes = detect_faces(gray)
+    return crop_face(gray, boxes[0]) if boxes else None
+
+
+@dataclass(frozen=True)
+class FaceSample:
+    crops: np.ndarray  # (faces, 48, 48) float32 in [0, 1], one per frame that had a face
+    frames: int  # frames looked at
+
+    @property
+    def faceless_frames(self) -> int:
+        return self.frames - len(self.crops)
+
+
 def face_crop(path: str | Path) -> np.ndarray:
     """The largest face of an image as a 48×48 crop; an image without a face is a clear, per-image error."""
-    gray = load_image(path)
-    boxes = detect_faces(gray)
-    if not boxes:
+    crop = largest_face(load_image(path))
+    if crop is None:
         raise EmotraceError("no face found in the image", path=str(path), hint="use a frontal, well-lit photo of the speaker")
-    return crop_face(gray, boxes[0])
+    return crop
+
+
+def image_faces(path: str | Path) -> FaceSample:
+    return FaceSample(face_crop(path)[None], frames=1)
+
+
+def video_faces(path: str | Path, start: float | None = None, end: float | None = None, fps: float = 3.0) -> FaceSample:
+    """The largest face of each frame sampled at `fps` over [start, end]; an error only when no frame has one."""
+    from emotrace.encoders.video import sample_frames
+
+    frames = sample_frames(path, start, end, fps)
+    crops = [crop for crop in map(largest_face, frames) if crop is not None]
+    if not crops:
+        raise EmotraceError(
+            f"no face found in any of the {len(frames)} sampled frames", path=str(path), hint="the speaker's face must be visible and frontal"
+        )
+    return FaceSample(np.stack(crops), frames=len(frames))

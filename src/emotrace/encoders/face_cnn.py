@@ -2,6 +2,8 @@
 average pooling, a linear head; about 1.2M parameters, trainable on 2 CPU cores in about half an hour.
 
 `embed(crops) -> (N, 256)` and `predict(crops) -> (N, labels)` probabilities, like every emotrace encoder.
+Predictions average the crop and its mirror image (test-time flip, as is standard on FER2013), since training
+sees both.
 """
 
 from __future__ import annotations
@@ -30,6 +32,10 @@ class FaceCNN(nn.Module):
     def forward(self, crops: torch.Tensor) -> torch.Tensor:
         return self.head(self.dropout(self.features(crops)))
 
+    def probabilities(self, crops: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
+        """Softmax of logits / temperature, averaged over the crop and its horizontal mirror."""
+        return ((self(crops) / temperature).softmax(-1) + (self(crops.flip(-1)) / temperature).softmax(-1)) / 2
+
     def embed(self, crops: Sequence[np.ndarray]) -> np.ndarray:
         self.eval()
         with torch.inference_mode():
@@ -38,7 +44,7 @@ class FaceCNN(nn.Module):
     def predict(self, crops: Sequence[np.ndarray]) -> np.ndarray:
         self.eval()
         with torch.inference_mode():
-            return self(torch.from_numpy(np.stack(crops)).float()).softmax(-1).numpy()
+            return self.probabilities(torch.from_numpy(np.stack(crops)).float()).numpy()
 
 
 def augment_faces(batch: tuple[torch.Tensor, ...], generator: torch.Generator, shift: int = 4) -> tuple[torch.Tensor, ...]:

@@ -32,7 +32,8 @@ class FaceFDRL(FaceCNN):
         self._weights: torch.Tensor | None = None
 
     def forward(self, crops: torch.Tensor) -> torch.Tensor:
-        latent = torch.stack([branch(self.features(crops)) for branch in self.decompose], dim=1)
+        backbone = self.features(crops)
+        latent = torch.stack([branch(backbone) for branch in self.decompose], dim=1)
         weights = self.intra(latent)
         intra = weights * latent
         attention = torch.softmax(intra @ self.relation(intra).transpose(1, 2) / intra.shape[-1] ** 0.5, dim=-1)

@@ -12,7 +12,7 @@ from emotrace.errors import EmotraceError
 from emotrace.io.atomic import atomic_path
 from emotrace.schema import Conversation
 
-MODALITIES = ("text", "audio")
+MODALITIES = ("text", "audio", "face")
 
 
 @dataclass
@@ -26,8 +26,11 @@ class Features:
     encoder: str
 
 
-def extract(conversations: list[Conversation], modality: str, progress: bool = False, feature_set: str = "eGeMAPSv02") -> Features:
-    """Encode every utterance (audio from each utterance's `media["audio"]`, cut by its start/end)."""
+def extract(
+    conversations: list[Conversation], modality: str, progress: bool = False, feature_set: str = "eGeMAPSv02", face_model: str = "face"
+) -> Features:
+    """Encode every utterance: its text; its `media["audio"]` cut by start/end; or the face CNN's pooled features
+    of its `media["image"]`, or averaged over the frames of its `media["video"]` span that show a face."""
     utterances = [(c.id, i, u) for c in conversations for i, u in enumerate(c.utterances)]
     if modality == "text":
         from emotrace.encoders.text import TextEncoder
@@ -45,6 +48,15 @@ def extract(conversations: list[Conversation], modality: str, progress: bool = F
         waves = [load_audio(u.media["audio"], u.start, u.end) for _, _, u in utterances]
         matrix = functionals.embed(waves)
         name = functionals.encoder_id
+    elif modality == "face":
+        from emotrace.models.bundle import load_model
+
+        model = load_model(face_model)
+        if "image" not in model.media:
+            raise EmotraceError(f"'{face_model}' is not a face model", hint="pass --face-model face, or a bundle of face-cnn / face-fdrl")
+        samples = [model.conversation_media(c) for c in conversations]
+        matrix = np.stack([model.network.embed(list(sample.crops)).mean(0) for per_conversation in samples for sample in per_conversation])
+        name = f"{model.registry_name} ({face_model})"
     else:
         raise EmotraceError(f"unknown modality '{modality}'", hint=f"choose one of {', '.join(MODALITIES)}")
     return Features(

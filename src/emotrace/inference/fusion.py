@@ -1,4 +1,4 @@
-"""Text + speech: one prediction per modality that has input, and a fused one.
+"""Text + speech + face: one prediction per modality that has input, and a fused one.
 
 Fusion is late: the modalities' calibrated distributions are mapped onto the canonical vocabulary and averaged
 (a class a modality cannot predict gets 0 from it). The CMATH issue replaces this with learned fusion. A broken
@@ -35,45 +35,47 @@ def fuse(by_modality: dict[str, Prediction], errors: dict[str, str], abstain_bel
     return fused
 
 
-def _speech(model: ERCModel, conversation: Conversation) -> tuple[list[Prediction | None], list[str | None]]:
-    """Speech predictions for the utterances whose audio loads; an error message for those whose audio does not."""
-    from emotrace.encoders.audio import load_audio
-
+def _media_predictions(model: ERCModel, conversation: Conversation) -> tuple[list[Prediction | None], list[str | None]]:
+    """A media model's predictions for the utterances whose media load; an error message for those whose media
+    do not; None for utterances without that kind of media."""
     errors: list[str | None] = [None] * len(conversation)
-    usable = []
+    usable, summaries = [], []
     for index, utterance in enumerate(conversation.utterances):
-        if "audio" not in utterance.media:
+        if not any(kind in utterance.media for kind in model.media):
             continue
         try:
-            load_audio(utterance.media["audio"], utterance.start, utterance.end)
+            summaries.append(model.media_summary(model.load_media(utterance)))
             usable.append(index)
         except EmotraceError as error:
             errors[index] = str(error)
     results: list[Prediction | None] = [None] * len(conversation)
     if usable:
         subset = Conversation(id=conversation.id, utterances=[conversation.utterances[i] for i in usable], metadata=conversation.metadata)
-        for index, prediction in zip(usable, predict(model, [subset])[0]):
+        for index, prediction, summary in zip(usable, predict(model, [subset])[0], summaries):
+            prediction.evidence = summary
             results[index] = prediction
     return results, errors
 
 
 def predict_multimodal(
     text_model: ERCModel,
-    speech_model: ERCModel,
+    media_models: dict[str, ERCModel],
     conversations: list[Conversation],
     progress: bool = False,
     mc_passes: int = 0,
     abstain_below: float | None = None,
 ) -> list[list[Prediction]]:
-    """Per utterance: text always (with MC-dropout uncertainty if asked), speech where there is usable audio,
-    and their fusion as the top-level answer (abstaining on the fused confidence if asked)."""
+    """Per utterance: text always (with MC-dropout uncertainty if asked), each media model (e.g. "speech",
+    "face") where the utterance has usable media of its kind, and their fusion as the top-level answer
+    (abstaining on the fused confidence if asked)."""
     text_predictions = predict(text_model, conversations, progress=progress, mc_passes=mc_passes)
     fused: list[list[Prediction]] = []
     for conversation, texts in zip(conversations, text_predictions):
-        speech, errors = _speech(speech_model, conversation)
+        by_media = {name: _media_predictions(model, conversation) for name, model in media_models.items()}
         row = []
-        for text, spoken, error in zip(texts, speech, errors):
-            by_modality = {"text": text} | ({"speech": spoken} if spoken is not None else {})
-            row.append(fuse(by_modality, {"speech": error} if error else {}, abstain_below))
+        for index, text in enumerate(texts):
+            by_modality = {"text": text} | {name: results[index] for name, (results, _) in by_media.items() if results[index] is not None}
+            errors = {name: messages[index] for name, (_, messages) in by_media.items() if messages[index] is not None}
+            row.append(fuse(by_modality, errors, abstain_below))  # type: ignore[arg-type]
         fused.append(row)
     return fused

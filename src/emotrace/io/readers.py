@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from emotrace.errors import EmotraceError
-from emotrace.schema import Conversation, Utterance
+from emotrace.schema import MEDIA_KINDS, Conversation, Utterance
 
 INPUT_FORMATS = ("jsonl", "csv", "transcript", "srt", "vtt")
 SPLITS = ("train", "dev", "test")
@@ -192,19 +192,30 @@ def _conversation_record(record: Any, where: str, line: int) -> Conversation:
     metadata = record.get("metadata", {})
     if not isinstance(metadata, dict):
         raise EmotraceError('"metadata" must be an object', path=where, line=line, hint=shape)
-    extras = {key: value for key, value in record.items() if key not in ("id", "utterances", "metadata")}
+    shared_media = _media(record.get("media", {}), "conversation", where, line)
+    extras = {key: value for key, value in record.items() if key not in ("id", "utterances", "metadata", "media")}
     if "split" in extras:
         if not isinstance(extras["split"], str):
             raise EmotraceError('"split" must be a string', path=where, line=line, hint=f"use one of {', '.join(SPLITS)}")
         extras["split"] = _split(extras["split"], where, line)
     return Conversation(
         id=str(conversation_id),
-        utterances=[_utterance_record(item, index, where, line) for index, item in enumerate(utterances, start=1)],
+        utterances=[_utterance_record(item, index, where, line, shared_media) for index, item in enumerate(utterances, start=1)],
         metadata={**metadata, **extras},
     )
 
 
-def _utterance_record(item: Any, index: int, where: str, line: int) -> Utterance:
+def _media(value: Any, owner: str, where: str, line: int) -> dict[str, str]:
+    """A "media" object: kind → path, resolved relative to the input file."""
+    if not isinstance(value, dict) or not all(isinstance(key, str) and isinstance(path, str) for key, path in value.items()):
+        raise EmotraceError(f'{owner}: "media" must map media kinds to paths', path=where, line=line, hint='e.g. {"audio": "clips/1.wav"}')
+    unknown = sorted(set(value) - set(MEDIA_KINDS))
+    if unknown:
+        raise EmotraceError(f'{owner}: unknown media kind "{unknown[0]}"', path=where, line=line, hint=f"use {', '.join(MEDIA_KINDS)}")
+    return {kind: str(Path(where).parent / path) for kind, path in value.items()}
+
+
+def _utterance_record(item: Any, index: int, where: str, line: int, shared_media: dict[str, str]) -> Utterance:
     if not isinstance(item, dict):
         raise EmotraceError(f"utterance {index} is not an object", path=where, line=line, hint='write {"speaker": ..., "text": ...}')
     values: dict[str, str] = {}
@@ -225,18 +236,14 @@ def _utterance_record(item: Any, index: int, where: str, line: int) -> Utterance
             raise EmotraceError(message, path=where, line=line, hint="write times as seconds, e.g. 12.5")
         times[field] = None if value is None else float(value)
     _check_times(times["start"], times["end"], where, line, index)
-    media = item.get("media", {})
-    if not isinstance(media, dict) or not all(isinstance(key, str) and isinstance(value, str) for key, value in media.items()):
-        raise EmotraceError(
-            f'utterance {index}: "media" must map modality names to paths', path=where, line=line, hint='e.g. {"audio": "clips/1.wav"}'
-        )
+    media = _media(item.get("media", {}), f"utterance {index}", where, line)
     utterance_id = item.get("id")
     return Utterance(
         speaker=values["speaker"],
         text=values["text"],
         start=times["start"],
         end=times["end"],
-        media={modality: str(Path(where).parent / reference) for modality, reference in media.items()},
+        media=shared_media | media,
         emotion=_label(item.get("emotion"), "emotion", where, line, index),
         sentiment=_label(item.get("sentiment"), "sentiment", where, line, index),
         id=None if utterance_id is None else str(utterance_id),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +39,7 @@ def write_predictions(
     pairs = _pair(conversations, predictions)
     if chosen == "table":
         if path is None:
-            _print_tables(console or Console(), pairs)
+            _print_tables(console or Console(width=None if sys.stdout.isatty() else _TEXT_WIDTH), pairs)  # pipes: as files
             return
         buffer = io.StringIO()
         _print_tables(Console(file=buffer, width=_TEXT_WIDTH, color_system=None, force_terminal=False), pairs)
@@ -113,6 +114,7 @@ def _utterance_record(utterance: Utterance, prediction: Prediction) -> dict[str,
     if prediction.modalities:
         record["modalities"] = {
             name: {"emotion": p.label, "confidence": _round(p.confidence), "probabilities": _distribution(p.probabilities)}
+            | ({"evidence": dict(p.evidence)} if p.evidence else {})
             for name, p in prediction.modalities.items()
         }
     if prediction.errors:
@@ -174,9 +176,16 @@ def _modality_cells(prediction: Prediction, name: str) -> list[Any]:
 
 
 def _by_modality(prediction: Prediction) -> Text:
-    parts = [f"{name}: {p.label} {p.confidence:.2f}" for name, p in (prediction.modalities or {}).items()]
+    parts = [f"{name}: {p.label} {p.confidence:.2f}{_frames(p)}" for name, p in (prediction.modalities or {}).items()]
     parts += [f"{name}: error" for name in (prediction.errors or {})]
-    return Text(" · ".join(parts))
+    return Text("\n".join(parts))
+
+
+def _frames(prediction: Prediction) -> str:
+    evidence = prediction.evidence or {}
+    if evidence.get("frames", 1) <= 1:
+        return ""
+    return f"\n  {evidence['frames'] - evidence.get('frames_without_face', 0)}/{evidence['frames']} frames with a face"
 
 
 def _why(prediction: Prediction) -> Text:
@@ -238,3 +247,6 @@ def _print_tables(console: Console, pairs: list[tuple[Conversation, list[Predict
             row += [Text(utterance.emotion or "")] if show_gold else []
             table.add_row(*row)
         console.print(table)
+        for index, p in enumerate(predicted, start=1):
+            for name, message in (p.errors or {}).items():
+                console.print(Text(f"#{index} {name} unavailable: {message}", style="yellow"))

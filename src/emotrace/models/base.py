@@ -13,7 +13,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from emotrace.schema import Conversation
+from emotrace.errors import EmotraceError
+from emotrace.schema import Conversation, Utterance
 
 
 @dataclass
@@ -29,6 +30,7 @@ class ERCModel(nn.Module):
     registry_name: str = ""
     config_args: dict[str, Any]
     temperature: float = 1.0  # set from the bundle's calibration; divides the emotion logits
+    media: tuple[str, ...] = ()  # the utterance media a model reads ("audio", "image", "video"); () for text models
 
     def __init__(self, labels: list[str], sentiment_labels: list[str] | None = None) -> None:
         super().__init__()
@@ -38,6 +40,24 @@ class ERCModel(nn.Module):
     def prepare(self, conversations: list[Conversation], progress: bool = False) -> list[Any]:
         """One prepared item per conversation; called once per data set, never per epoch."""
         raise NotImplementedError
+
+    def load_media(self, utterance: Utterance) -> Any:
+        """Media models: read and check one utterance's recording, raising EmotraceError if it is unusable."""
+        raise NotImplementedError
+
+    def media_summary(self, loaded: Any) -> dict[str, int] | None:
+        """What the model saw of one utterance's media, for the output (e.g. frames with and without a face)."""
+        return None
+
+    def conversation_media(self, conversation: Conversation) -> list[Any]:
+        """`load_media` for every utterance; a failure names the conversation and the utterance."""
+        loaded = []
+        for position, utterance in enumerate(conversation.utterances, 1):
+            try:
+                loaded.append(self.load_media(utterance))
+            except EmotraceError as error:
+                raise EmotraceError(f"utterance {position}: {error}", path=conversation.id) from None
+        return loaded
 
     def collate(self, items: list[Any]) -> dict[str, Any]:
         raise NotImplementedError

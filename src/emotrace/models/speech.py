@@ -17,10 +17,12 @@ from torch import nn
 from emotrace.errors import EmotraceError
 from emotrace.models.base import ERCModel, ModelOutput
 from emotrace.models.registry import register_model
-from emotrace.schema import Conversation
+from emotrace.schema import Conversation, Utterance
 
 
 class SpeechFunctionals(ERCModel):
+    media = ("audio",)
+
     def __init__(self, labels: list[str], feature_set: str = "ComParE_2016", dims: int = 6373, min_speaker_clips: int = 5) -> None:
         super().__init__(labels, None)
         self.feature_set, self.min_speaker_clips = feature_set, min_speaker_clips
@@ -38,19 +40,20 @@ class SpeechFunctionals(ERCModel):
         enough = np.array([counts[s] >= self.min_speaker_clips for s in speakers])
         return np.nan_to_num(np.where(enough[:, None], speaker_scaled, global_scaled)).astype(np.float32)
 
+    def load_media(self, utterance: Utterance) -> np.ndarray:
+        from emotrace.encoders.audio import load_audio
+
+        if "audio" not in utterance.media:
+            raise EmotraceError("has no audio", hint='speech models need "media": {"audio": PATH}')
+        return load_audio(utterance.media["audio"], utterance.start, utterance.end)
+
     def prepare(self, conversations: list[Conversation], progress: bool = False) -> list[dict[str, Any]]:
-        from emotrace.encoders.audio import FunctionalsEncoder, load_audio
+        from emotrace.encoders.audio import FunctionalsEncoder
 
         encoder = FunctionalsEncoder(self.feature_set)
         items = []
         for conversation in conversations:
-            waves = []
-            for position, utterance in enumerate(conversation.utterances, 1):
-                if "audio" not in utterance.media:
-                    raise EmotraceError(
-                        f"utterance {position} has no audio", path=conversation.id, hint='speech models need "media": {"audio": PATH}'
-                    )
-                waves.append(load_audio(utterance.media["audio"], utterance.start, utterance.end))
+            waves = self.conversation_media(conversation)
             features = self.normalise(encoder.embed(waves), [u.speaker for u in conversation.utterances])
             items.append({"features": torch.from_numpy(features)})
         return items
