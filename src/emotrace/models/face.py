@@ -26,7 +26,7 @@ FACE_MEDIA = ("image", "video")
 
 
 @lru_cache(maxsize=512)
-def _faces(kind: str, path: str, modified: float, start: float | None, end: float | None, fps: float) -> FaceSample:
+def faces_of_file(kind: str, path: str, modified: float, start: float | None, end: float | None, fps: float) -> FaceSample:
     return image_faces(path) if kind == "image" else video_faces(path, start, end, fps)
 
 
@@ -37,7 +37,7 @@ def utterance_faces(utterance: Utterance, fps: float = 3.0) -> FaceSample:
         raise EmotraceError("has no image or video", hint='face models need "media": {"image": PATH} or {"video": PATH}')
     path = utterance.media[kind]
     modified = Path(path).stat().st_mtime if Path(path).is_file() else 0.0
-    return _faces(kind, path, modified, utterance.start, utterance.end, fps)
+    return faces_of_file(kind, path, modified, utterance.start, utterance.end, fps)
 
 
 class FaceExpression(ERCModel):
