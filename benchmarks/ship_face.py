@@ -16,14 +16,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import DEFAULT_DATA, RESULTS, ship_bundle  # noqa: E402
-from fer2013 import run_name, weights_path  # noqa: E402
+from fer2013 import face_probabilities, run_name, weights_path  # noqa: E402
 
 from emotrace.inference.calibration import apply_temperature, calibration_record, calibration_scores, fit_temperature  # noqa: E402
 from emotrace.models.registry import create_model  # noqa: E402
 
 
 def main() -> None:
-    import torch
     from safetensors.torch import load_file
     from sklearn.metrics import accuracy_score, f1_score
 
@@ -41,10 +40,7 @@ def main() -> None:
 
     def probabilities(split: str) -> tuple[np.ndarray, np.ndarray]:
         images, labels = load_fer2013(Path(args.data_dir), split)
-        with torch.inference_mode():
-            crops = torch.from_numpy(images.astype(np.float32) / 255.0)
-            scores = torch.cat([model.network.probabilities(crops[i : i + 512]) for i in range(0, len(crops), 512)])
-        return scores.numpy(), labels
+        return face_probabilities(model.network, images), labels
 
     public, public_gold = probabilities("public_test")
     private, private_gold = probabilities("private_test")
