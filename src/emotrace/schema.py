@@ -18,6 +18,9 @@ class Utterance:
     `emotion`/`sentiment` are gold labels when the data carries them (training, evaluation);
     `media` maps a media kind (MEDIA_KINDS) to a file path, where `start`/`end` cut the utterance out of a longer
     audio or video recording; readers resolve paths given relative to the input file, so the rest of the pipeline never needs to know where the input came from.
+    `features` maps a modality ("text", "audio", "face") to a precomputed feature vector, e.g. from a community
+    feature file; a multimodal model uses it instead of extracting that modality from the text or media.
+    An utterance without `emotion` in labelled data is context only: models see it, training and scores skip it.
     """
 
     speaker: str
@@ -28,6 +31,7 @@ class Utterance:
     emotion: str | None = None
     sentiment: str | None = None
     id: str | None = None
+    features: dict[str, Any] = field(default_factory=dict)  # modality → 1-D float vector (numpy array or list)
 
 
 @dataclass
