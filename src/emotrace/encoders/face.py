@@ -92,9 +92,18 @@ class FaceSample:
         return self.frames - len(self.crops)
 
 
+CROP_SIDE = 64
+
+
 def face_crop(path: str | Path) -> np.ndarray:
-    """The largest face of an image as a 48×48 crop; an image without a face is a clear, per-image error."""
-    crop = largest_face(load_image(path))
+    """The largest face of an image as a 48×48 crop; an image without a face is a clear, per-image error.
+
+    An image at most 64 px on its longer side is taken as a face crop already (FER2013-style data): the detector
+    cannot find a face that small, and such images are crops in every face data set."""
+    gray = load_image(path)
+    if max(gray.shape) <= CROP_SIDE:
+        return crop_face(gray, (0, 0, gray.shape[1], gray.shape[0]), margin=0.0)
+    crop = largest_face(gray)
     if crop is None:
         raise EmotraceError("no face found in the image", path=str(path), hint="use a frontal, well-lit photo of the speaker")
     return crop

@@ -106,7 +106,7 @@ def calibrate_bundle(directory: str | Path, dev: list[Any], fitted_on: str, prog
     """Fit the bundle's temperature on labelled dev conversations and record it in its config.json."""
     import json
 
-    from emotrace.inference.metrics import gold_indices
+    from emotrace.inference.metrics import UNSCORED, gold_indices
     from emotrace.inference.predict import predict_probabilities
     from emotrace.io.atomic import write_text_atomic
     from emotrace.models.bundle import CONFIG_FILE, load_bundle, read_config
@@ -115,6 +115,7 @@ def calibrate_bundle(directory: str | Path, dev: list[Any], fitted_on: str, prog
     model.temperature = 1.0
     gold = gold_indices(dev, model.labels)
     probabilities, _ = predict_probabilities(model, dev, progress=progress)
+    probabilities, gold = probabilities[gold != UNSCORED], gold[gold != UNSCORED]
     temperature = fit_temperature(probabilities, gold)
     record = calibration_record(
         temperature, fitted_on, calibration_scores(probabilities, gold), calibration_scores(apply_temperature(probabilities, temperature), gold)

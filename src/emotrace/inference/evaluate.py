@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from emotrace.inference.calibration import calibration_scores, save_reliability_diagram
-from emotrace.inference.metrics import classification_scores, gold_indices, save_confusion_matrix
+from emotrace.inference.metrics import UNSCORED, classification_scores, gold_indices, save_confusion_matrix
 from emotrace.inference.predict import predict_probabilities
 from emotrace.inference.selective import selective_scores
 from emotrace.io.atomic import write_text_atomic
@@ -20,6 +20,7 @@ def evaluate(model: ERCModel, conversations: list[Conversation], out_dir: str | 
     and `reliability_<tag>.png` into `out_dir`."""
     gold = gold_indices(conversations, model.labels)
     probabilities, _ = predict_probabilities(model, conversations, progress=progress)
+    probabilities, gold = probabilities[gold != UNSCORED], gold[gold != UNSCORED]
     predicted = probabilities.argmax(1)
     scores = classification_scores(gold, predicted, model.labels)
     scores["calibration"] = {"temperature": model.temperature, **calibration_scores(probabilities, gold)}

@@ -12,12 +12,19 @@ from emotrace.io.atomic import atomic_path
 from emotrace.schema import Conversation
 
 
+UNSCORED = -100  # the gold index of a context-only utterance (no emotion); PyTorch's cross-entropy ignores it too
+
+
 def gold_indices(conversations: list[Conversation], labels: list[str]) -> np.ndarray:
-    """Gold emotion of every utterance as an index into `labels`; a missing or unknown label is a user error."""
+    """Gold emotion of every utterance as an index into `labels`, UNSCORED for a context-only utterance (no
+    emotion); an unknown label is a user error. Scores and losses are taken over `gold != UNSCORED` only."""
     index = {label: i for i, label in enumerate(labels)}
     gold = []
     for conversation in conversations:
         for position, utterance in enumerate(conversation.utterances, 1):
+            if not utterance.emotion:
+                gold.append(UNSCORED)
+                continue
             if utterance.emotion not in index:
                 raise EmotraceError(
                     f"utterance {position} has emotion {utterance.emotion!r}, which the model does not know",

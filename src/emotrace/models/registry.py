@@ -23,9 +23,11 @@ def register_model(name: str, description: str) -> Callable[[Callable[..., ERCMo
 
 
 def _ensure_loaded() -> None:
-    import emotrace.models.face  # noqa: F401  (registers its models)
+    import emotrace.models.cmath  # noqa: F401  (registers its models)
+    import emotrace.models.face  # noqa: F401
     import emotrace.models.finetune  # noqa: F401
     import emotrace.models.frozen  # noqa: F401
+    import emotrace.models.multimodal  # noqa: F401
     import emotrace.models.speech  # noqa: F401
 
 

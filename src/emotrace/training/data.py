@@ -53,13 +53,12 @@ def file_data(
             raise EmotraceError(
                 "no train/dev split given", path=str(path), hint="pass --dev FILE, or give conversations a `split` field (train/dev/test)"
             )
-    for conversation in train + dev:
-        for position, utterance in enumerate(conversation.utterances, 1):
-            if not utterance.emotion:
-                raise EmotraceError(
-                    f"utterance {position} of conversation '{conversation.id}' has no emotion label",
-                    path=str(path), hint="every training and dev utterance needs an `emotion` field",
-                )
+    for name, part in (("training", train), ("dev", dev)):
+        if not any(u.emotion for c in part for u in c.utterances):
+            raise EmotraceError(
+                f"no {name} utterance has an emotion label", path=str(path),
+                hint="label the utterances with an `emotion` field; unlabelled ones are used as context only",
+            )
     labels = sorted({u.emotion for c in train + dev for u in c.utterances if u.emotion})
     sentiments = {u.sentiment for c in train for u in c.utterances}
     sentiment_labels = sorted(s for s in sentiments if s) if None not in sentiments and "" not in sentiments else None

@@ -20,7 +20,7 @@ from torch import nn
 
 from emotrace.errors import EmotraceError
 from emotrace.inference.calibration import calibrate_bundle
-from emotrace.inference.metrics import classification_scores, gold_indices
+from emotrace.inference.metrics import UNSCORED, classification_scores, gold_indices
 from emotrace.inference.predict import probabilities_of_prepared
 from emotrace.io.atomic import write_text_atomic
 from emotrace.models.base import ERCModel, utterance_batches
@@ -92,6 +92,7 @@ def train(config: TrainConfig, data: TrainData, out_dir: str | Path, resume: boo
     model = create_model(config.model, labels=data.labels, sentiment_labels=data.sentiment_labels, **config.model_args)
     train_targets = _targets(data.train, data.labels, data.sentiment_labels)
     dev_gold = gold_indices(data.dev, data.labels)
+    dev_scored = dev_gold != UNSCORED
     train_items = model.prepare(data.train, progress=progress)
     dev_items = model.prepare(data.dev, progress=progress)
     lengths = [len(c) for c in data.train]
@@ -118,7 +119,9 @@ def train(config: TrainConfig, data: TrainData, out_dir: str | Path, resume: boo
         for index in range(state["batch"], len(batches)):
             chosen = batches[index]
             output = model(model.collate([train_items[i] for i in chosen]))
-            loss = emotion_loss(output.emotion, torch.cat([train_targets[i]["emotion"] for i in chosen]))
+            gold = torch.cat([train_targets[i]["emotion"] for i in chosen])
+            scored = gold != UNSCORED
+            loss = emotion_loss(output.emotion[scored], gold[scored]) if scored.any() else output.emotion.sum() * 0.0
             if output.sentiment is not None:
                 loss = loss + config.sentiment_weight * sentiment_loss(output.sentiment, torch.cat([train_targets[i]["sentiment"] for i in chosen]))
             for term in output.losses.values():
@@ -140,7 +143,7 @@ def train(config: TrainConfig, data: TrainData, out_dir: str | Path, resume: boo
         bar.close()
 
         probabilities, _ = probabilities_of_prepared(model, dev_items, [len(c) for c in data.dev], progress=progress)
-        scores = classification_scores(dev_gold, probabilities.argmax(1), data.labels)
+        scores = classification_scores(dev_gold[dev_scored], probabilities[dev_scored].argmax(1), data.labels)
         state["history"].append({"epoch": epoch + 1, "dev": scores})
         if progress:
             print(f"epoch {epoch + 1}: dev weighted F1 {scores['weighted_f1']:.2f}, accuracy {scores['accuracy']:.2f}", flush=True)
