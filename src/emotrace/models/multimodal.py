@@ -230,7 +230,7 @@ class EarlyFusion(MultimodalModel):
         dims: dict[str, int] | None = None,
         face_model: str = "face",
         modality_dropout: float = 0.0,
-        hidden: int = 128,
+        hidden: int = 96,
         layers: int = 2,
         heads: int = 4,
         dropout: float = 0.3,
