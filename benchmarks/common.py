@@ -38,7 +38,7 @@ def update_readme(name: str, block: str, readme: Path = ROOT / "README.md") -> N
     write_text_atomic(readme, f"{head}{start}\n{block}\n{end}{tail}")
 
 
-def ship_bundle(model: Any, name: str, metadata: dict[str, Any], card: str) -> Path:
+def ship_bundle(model: Any, name: str, metadata: dict[str, Any], card: str, half: bool = False) -> Path:
     """Write a bundle into the package (`src/emotrace/bundles/NAME`), staged beside it and swapped in whole."""
     import shutil
 
@@ -47,7 +47,7 @@ def ship_bundle(model: Any, name: str, metadata: dict[str, Any], card: str) -> P
     target = ROOT / "src" / "emotrace" / "bundles" / name
     staging = target.with_name(f"{name}.staging")
     shutil.rmtree(staging, ignore_errors=True)
-    save_bundle(model, staging, metadata, card)
+    save_bundle(model, staging, metadata, card, half)
     shutil.rmtree(target, ignore_errors=True)
     staging.rename(target)
     return target

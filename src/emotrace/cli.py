@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, help="emotrace: the emotion of every utterance in a conversation, offline on a CPU.")
 
 DataDir = Annotated[str | None, typer.Option("--data-dir", help="folder holding meld/ and iemocap/ (default: $EMOTRACE_DATA, else ./data)")]
-InputFormat = Annotated[str | None, typer.Option("--input-format", help="jsonl, csv, transcript, srt or vtt (default: by extension)")]
+InputFormat = Annotated[str | None, typer.Option("--input-format", help="jsonl, csv, transcript, srt, vtt or community (.pkl feature files) (default: by extension)")]
 Columns = Annotated[list[str] | None, typer.Option("--column", help="CSV column for a field, FIELD=NAME (e.g. text=utterance); repeatable")]
 
 
@@ -35,6 +35,9 @@ def analyze(
     face_model: Annotated[
         str, typer.Option("--face-model", help="face model fused with --model when utterances reference an image or video")
     ] = "face",
+    fusion_model: Annotated[
+        str, typer.Option("--fusion-model", help="learned fusion (a CMATH bundle) when utterances have media, or `late` to average the modalities")
+    ] = "fusion",
     format: Annotated[str | None, typer.Option("--format", help="table, json, jsonl or csv (default: by --output extension, else table)")] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="write here instead of the terminal")] = None,
     report: Annotated[Path | None, typer.Option("--report", help="also write a self-contained HTML timeline here")] = None,
@@ -71,7 +74,8 @@ def analyze(
         from emotrace.inference.fusion import predict_multimodal
 
         predictions = predict_multimodal(
-            chosen, media_models, conversations, sys.stderr.isatty(), mc_passes=mc_dropout, abstain_below=abstain_below
+            chosen, media_models, conversations, sys.stderr.isatty(), mc_passes=mc_dropout, abstain_below=abstain_below,
+            fusion_model=None if fusion_model == "late" else load_model(fusion_model),
         )
     else:
         predictions = predict(chosen, conversations, progress=sys.stderr.isatty(), mc_passes=mc_dropout, abstain_below=abstain_below)
@@ -104,6 +108,7 @@ def train(
 ) -> None:
     """Train a model; the best epoch on dev is saved as a bundle in --out."""
     from emotrace.datasets import DATASETS
+    from emotrace.models.multimodal import MULTIMODAL_MODELS, feature_dims
     from emotrace.training.config import recipe
     from emotrace.training.data import benchmark_data, file_data, labelled_conversations
     from emotrace.training.loop import train as run_training
@@ -114,6 +119,9 @@ def train(
         data = file_data(dataset, dev, input_format, _columns(column))
     command = " ".join(["emotrace", *sys.argv[1:]])
     config = recipe(model, dataset if dataset in DATASETS else "default", seed, epochs=epochs, lr=lr)
+    if model in MULTIMODAL_MODELS and feature_dims(data.train):
+        dims = feature_dims(data.train)
+        config.model_args = {"dims": dims, "modalities": list(dims), **config.model_args}
     summary = run_training(config, data, out, resume=resume, progress=True, command=command)
     best = summary["best_dev"]
     typer.echo(f"best epoch {summary['best_epoch']}: dev weighted F1 {best['weighted_f1']:.2f}; bundle in {out}")

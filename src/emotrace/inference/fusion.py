@@ -1,8 +1,9 @@
 """Text + speech + face: one prediction per modality that has input, and a fused one.
 
-Fusion is late: the modalities' calibrated distributions are mapped onto the canonical vocabulary and averaged
-(a class a modality cannot predict gets 0 from it). The CMATH issue replaces this with learned fusion. A broken
-or missing recording is reported for that utterance and modality only; the other modalities still answer.
+The fused answer comes from a learned multimodal model (the shipped `fusion` bundle is CMATH) when one is given,
+else from late fusion: the modalities' calibrated distributions mapped onto the canonical vocabulary and averaged
+(a class a modality cannot predict gets 0 from it). A broken or missing recording is reported for that utterance
+and modality only; the other modalities still answer.
 """
 
 from __future__ import annotations
@@ -64,18 +65,29 @@ def predict_multimodal(
     progress: bool = False,
     mc_passes: int = 0,
     abstain_below: float | None = None,
+    fusion_model: ERCModel | None = None,
 ) -> list[list[Prediction]]:
     """Per utterance: text always (with MC-dropout uncertainty if asked), each media model (e.g. "speech",
     "face") where the utterance has usable media of its kind, and their fusion as the top-level answer
-    (abstaining on the fused confidence if asked)."""
+    (abstaining on the fused confidence if asked). The fusion is `fusion_model` (a learned multimodal model such
+    as CMATH, which reads every modality itself) for conversations where some utterance has usable media, else the
+    late fusion above."""
     text_predictions = predict(text_model, conversations, progress=progress, mc_passes=mc_passes)
     fused: list[list[Prediction]] = []
     for conversation, texts in zip(conversations, text_predictions):
         by_media = {name: _media_predictions(model, conversation) for name, model in media_models.items()}
+        multimodal = any(result is not None for results, _ in by_media.values() for result in results)
+        learned = predict(fusion_model, [conversation], mc_passes=mc_passes, abstain_below=abstain_below)[0] if fusion_model and multimodal else None
         row = []
         for index, text in enumerate(texts):
             by_modality = {"text": text} | {name: results[index] for name, (results, _) in by_media.items() if results[index] is not None}
             errors = {name: messages[index] for name, (_, messages) in by_media.items() if messages[index] is not None}
-            row.append(fuse(by_modality, errors, abstain_below))  # type: ignore[arg-type]
+            if learned is None:
+                row.append(fuse(by_modality, errors, abstain_below))  # type: ignore[arg-type]
+                continue
+            prediction = learned[index]
+            prediction.sentiment, prediction.sentiment_probabilities = text.sentiment, text.sentiment_probabilities
+            prediction.modalities, prediction.errors = by_modality, errors or None  # type: ignore[assignment]
+            row.append(prediction)
         fused.append(row)
     return fused

@@ -1,4 +1,5 @@
-"""Turn the files people actually have (JSON lines, MELD-style CSV, plain transcripts, SRT/VTT subtitles) into Conversations.
+"""Turn the files people actually have (JSON lines, MELD-style CSV, plain transcripts, SRT/VTT subtitles, the ERC
+literature's feature pickles) into Conversations.
 
 Every reader checks its input and fails with an EmotraceError that names the file, the 1-based line and the
 field at fault, plus what to do about it, because a bad row deep in a large file is the most common way a run
@@ -20,9 +21,9 @@ from typing import Any
 from emotrace.errors import EmotraceError
 from emotrace.schema import MEDIA_KINDS, Conversation, Utterance
 
-INPUT_FORMATS = ("jsonl", "csv", "transcript", "srt", "vtt")
+INPUT_FORMATS = ("jsonl", "csv", "transcript", "srt", "vtt", "community")
 SPLITS = ("train", "dev", "test")
-_EXTENSIONS = {".jsonl": "jsonl", ".csv": "csv", ".txt": "transcript", ".srt": "srt", ".vtt": "vtt"}
+_EXTENSIONS = {".jsonl": "jsonl", ".csv": "csv", ".txt": "transcript", ".srt": "srt", ".vtt": "vtt", ".pkl": "community"}
 _SHAPES = {
     "jsonl": 'one JSON object per line: {"id": ..., "utterances": [{"speaker": ..., "text": ...}]}',
     "csv": "a header row with conversation, speaker and text columns, then one row per utterance",
@@ -61,6 +62,10 @@ def read_conversations(
     source = Path(path)
     where = str(source)
     chosen = _choose_format(source, format)
+    if chosen == "community":  # the literature's feature pickles (IEMOCAP_features.pkl, MELD_features_raw*.pkl); large by design
+        from emotrace.datasets.community import load_community_features
+
+        return load_community_features(source)
     text = _read_text(source, max_bytes)
     if chosen == "csv":
         conversations = _read_csv(text, where, columns or {})

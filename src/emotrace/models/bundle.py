@@ -29,14 +29,18 @@ def trained_state(model: ERCModel) -> dict[str, Any]:
     return state
 
 
-def save_bundle(model: ERCModel, directory: str | Path, metadata: dict[str, Any], card: str) -> Path:
+def save_bundle(model: ERCModel, directory: str | Path, metadata: dict[str, Any], card: str, half: bool = False) -> Path:
+    """`half` stores floating-point weights as float16 (half the size; loading casts them back to float32)."""
     from safetensors.torch import save_file
 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     config = {"format": BUNDLE_FORMAT, "model": model.registry_name, "args": model.config_args, **metadata}
+    state = trained_state(model)
+    if half:
+        state = {name: tensor.half() if tensor.is_floating_point() else tensor for name, tensor in state.items()}
     with atomic_path(directory / WEIGHTS_FILE) as temporary:
-        save_file(trained_state(model), str(temporary))
+        save_file(state, str(temporary))
     write_text_atomic(directory / CONFIG_FILE, json.dumps(config, indent=2, ensure_ascii=False) + "\n")
     write_text_atomic(directory / CARD_FILE, card)
     return directory

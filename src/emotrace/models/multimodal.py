@@ -26,7 +26,19 @@ from emotrace.models.registry import register_model
 from emotrace.schema import Conversation, Utterance
 
 MODALITIES = ("text", "audio", "face")
-FEATURE_DIMS = {"text": 384, "audio": 88, "face": 256}
+FEATURE_DIMS = {"text": 384, "audio": 88, "face": 256}  # MiniLM, eGeMAPSv02 functionals, the face CNN's pooled features
+MULTIMODAL_MODELS = ("early-fusion", "cmath")
+
+
+def feature_dims(conversations: list[Conversation]) -> dict[str, int]:
+    """The sizes of the precomputed `utterance.features` the data carries (e.g. a community feature file), in
+    MODALITIES order, so that `emotrace train` builds a multimodal model for them; {} when there are none."""
+    found: dict[str, int] = {}
+    for conversation in conversations:
+        for utterance in conversation.utterances:
+            for modality, vector in utterance.features.items():
+                found.setdefault(modality, len(vector))
+    return {m: found[m] for m in MODALITIES if m in found}
 FACE_MEDIA = ("image", "video")
 
 
@@ -51,16 +63,7 @@ def _face_network(face_model: str) -> Any:
     return load_model(face_model).network.eval()
 
 
-@lru_cache(maxsize=None)
-def _face_vector(face_model: str, kind: str, path: str, modified: float, start: float | None, end: float | None) -> np.ndarray:
-    from emotrace.encoders.face import image_faces, video_faces
-
-    sample = image_faces(path) if kind == "image" else video_faces(path, start, end)
-    return _face_network(face_model).embed(list(sample.crops)).mean(0)
-
-
-def _modified(path: str) -> float:
-    return Path(path).stat().st_mtime if Path(path).is_file() else 0.0
+_FACE_VECTORS: dict[tuple[Any, ...], np.ndarray] = {}
 
 
 def media_vector(utterance: Utterance, modality: str, face_model: str) -> np.ndarray | None:
@@ -72,7 +75,16 @@ def media_vector(utterance: Utterance, modality: str, face_model: str) -> np.nda
     if kind is None:
         return None
     path = utterance.media[kind]
-    return _face_vector(face_model, kind, path, _modified(path), utterance.start, utterance.end)
+    key = (face_model, kind, path, _modified(path), utterance.start, utterance.end)
+    if key not in _FACE_VECTORS:
+        from emotrace.models.face import utterance_faces
+
+        _FACE_VECTORS[key] = _face_network(face_model).embed(list(utterance_faces(utterance).crops)).mean(0)
+    return _FACE_VECTORS[key]
+
+
+def _modified(path: str) -> float:
+    return Path(path).stat().st_mtime if Path(path).is_file() else 0.0
 
 
 @dataclass
