@@ -31,14 +31,17 @@ INITIAL_LOG_VARIANCE = -4.0  # σ ≈ 0.14 at the start, so sampling noise does 
 
 class UNetReconstruction(nn.Module):
     """Modality Reconstruction: a two-level 1-D convolutional U-Net over the utterance axis (channels = feature
-    dims, stride 1, so every utterance keeps its own code). Returns the compressed code and the reconstruction."""
+    dims, stride 1, so every utterance keeps its own code). Returns the compressed code and the reconstruction.
+    CMATH's default kernel is 1 (chosen on the composite's dev split): a wider kernel mixes each utterance's voice
+    and face with its neighbours', and the branches' attention already supplies the dialogue context."""
 
-    def __init__(self, dim: int, hidden: int) -> None:
+    def __init__(self, dim: int, hidden: int, kernel: int = 3) -> None:
         super().__init__()
-        self.down1 = nn.Sequential(nn.Conv1d(dim, 2 * hidden, 3, padding=1), nn.GELU())
-        self.down2 = nn.Sequential(nn.Conv1d(2 * hidden, hidden, 3, padding=1), nn.GELU())
-        self.up1 = nn.Sequential(nn.Conv1d(hidden, 2 * hidden, 3, padding=1), nn.GELU())
-        self.out = nn.Conv1d(2 * hidden, dim, 3, padding=1)
+        pad = kernel // 2
+        self.down1 = nn.Sequential(nn.Conv1d(dim, 2 * hidden, kernel, padding=pad), nn.GELU())
+        self.down2 = nn.Sequential(nn.Conv1d(2 * hidden, hidden, kernel, padding=pad), nn.GELU())
+        self.up1 = nn.Sequential(nn.Conv1d(hidden, 2 * hidden, kernel, padding=pad), nn.GELU())
+        self.out = nn.Conv1d(2 * hidden, dim, kernel, padding=pad)
 
     def forward(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         first = self.down1(features.transpose(1, 2))
@@ -48,14 +51,17 @@ class UNetReconstruction(nn.Module):
 
 
 class CrossModalLayer(nn.Module):
-    """One CMA-Transformer layer for a central stream: self-attention over the dialogue, then gated cross-attention
-    from the central stream to each auxiliary modality's codes (auxiliaries are keys and values only), then a
-    feed-forward block."""
+    """One CMA-Transformer layer for a central stream: self-attention over the dialogue, then, for each auxiliary
+    modality, gated cross-attention from the central stream to that modality's codes across the dialogue plus the
+    same utterance's own auxiliary code (auxiliaries are keys and values only, never updated), then a feed-forward
+    block. The aligned term matters: attention over a whole dialogue dilutes an utterance's own voice or face
+    among its neighbours'."""
 
     def __init__(self, hidden: int, heads: int, dropout: float, auxiliaries: list[str]) -> None:
         super().__init__()
         self.self_attention = nn.MultiheadAttention(hidden, heads, dropout=dropout, batch_first=True)
         self.cross = nn.ModuleDict({m: nn.MultiheadAttention(hidden, heads, dropout=dropout, batch_first=True) for m in auxiliaries})
+        self.aligned = nn.ModuleDict({m: nn.Linear(hidden, hidden) for m in auxiliaries})
         self.gates = nn.ModuleDict({m: nn.Linear(2 * hidden, hidden) for m in auxiliaries})
         self.norms = nn.ModuleList([nn.LayerNorm(hidden) for _ in range(len(auxiliaries) + 2)])
         self.feed_forward = nn.Sequential(nn.Linear(hidden, 4 * hidden), nn.GELU(), nn.Dropout(dropout), nn.Linear(4 * hidden, hidden))
@@ -70,7 +76,7 @@ class CrossModalLayer(nn.Module):
             keys_mask = ~usable
             keys_mask[~has_keys, 0] = False  # a dialogue without this modality attends to a dummy key, zeroed below
             augmented, _ = attention(state, codes[modality], codes[modality], key_padding_mask=keys_mask, need_weights=False)
-            augmented = augmented * has_keys[:, None, None]
+            augmented = augmented * has_keys[:, None, None] + self.aligned[modality](codes[modality]) * usable[..., None]
             gate = torch.sigmoid(self.gates[modality](torch.cat([state, augmented], dim=-1)))
             state = self.norms[position](state + self.dropout(gate * augmented))
         return self.norms[-1](state + self.dropout(self.feed_forward(state)))
@@ -105,6 +111,7 @@ class CMATH(MultimodalModel):
         distillation: bool = True,
         weights: dict[str, float] | None = None,
         distillation_temperature: float = 2.0,
+        kernel: int = 1,
     ) -> None:
         super().__init__(labels, sentiment_labels, modalities, dims, face_model, modality_dropout)
         self.central = list(central or self.modalities)
@@ -112,7 +119,7 @@ class CMATH(MultimodalModel):
         self.weights = {"fine": 0.5, "reconstruction": 0.1, "kl": 1e-3, "distillation": 1.0, **(weights or {})}
         self.distillation_temperature = distillation_temperature
         if reconstruction:
-            self.encoders = nn.ModuleDict({m: UNetReconstruction(d, hidden) for m, d in self.dims.items()})
+            self.encoders = nn.ModuleDict({m: UNetReconstruction(d, hidden, kernel) for m, d in self.dims.items()})
         else:
             self.encoders = nn.ModuleDict({m: nn.Sequential(nn.Linear(d, hidden), nn.GELU()) for m, d in self.dims.items()})
         self.turns = TurnEmbedding(hidden, self.max_speakers)
