@@ -99,7 +99,7 @@ def test_analyze_fuses_text_with_faces_from_a_conversation_video_and_an_image(tm
     source = tmp_path / "call.jsonl"
     source.write_text(json.dumps(record) + "\n", encoding="utf-8")
     out = tmp_path / "out.json"
-    result = emotrace("analyze", str(source), "--face-model", str(face_bundle), "-o", str(out))
+    result = emotrace("analyze", str(source), "--face-model", str(face_bundle), "--fusion-model", "late", "-o", str(out))
     assert result.returncode == 0, result.stderr
     video_face, video_wall, photo, wall, missing = json.loads(out.read_text())[0]["utterances"]
     assert set(video_face["modalities"]) == {"text", "face"}
