@@ -75,7 +75,7 @@ def analyze(
 
         predictions = predict_multimodal(
             chosen, media_models, conversations, sys.stderr.isatty(), mc_passes=mc_dropout, abstain_below=abstain_below,
-            fusion_model=None if fusion_model == "late" else load_model(fusion_model),
+            fusion_model=None if fusion_model == "late" else _fusion_model(fusion_model),
         )
     else:
         predictions = predict(chosen, conversations, progress=sys.stderr.isatty(), mc_passes=mc_dropout, abstain_below=abstain_below)
@@ -89,6 +89,18 @@ def analyze(
         typer.echo(f"wrote the HTML report to {report}", err=True)
     if output is not None:
         typer.echo(f"wrote {sum(len(c) for c in conversations)} predictions to {output}", err=True)
+
+
+def _fusion_model(name: str) -> ERCModel:
+    from emotrace.models.bundle import load_model
+    from emotrace.models.multimodal import MultimodalModel
+
+    model = load_model(name)
+    if not isinstance(model, MultimodalModel):
+        raise EmotraceError(
+            f"'{name}' is a {model.registry_name} model, not a fusion model", hint="pass --fusion-model fusion, late, or a cmath / early-fusion bundle"
+        )
+    return model
 
 
 @app.command()
