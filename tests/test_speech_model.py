@@ -54,7 +54,8 @@ def test_speakers_with_enough_clips_are_normalised_on_their_own_statistics() -> 
     np.testing.assert_allclose(normalised[3], features[3] - 100.0)
 
 
-def test_analyze_fuses_text_and_speech_and_reports_a_broken_recording_per_utterance(tmp_path: Path) -> None:
+def _call_with_a_broken_clip(tmp_path: Path) -> Path:
+    """Three turns: a good recording, a broken one, and none."""
     (tmp_path / "clips").mkdir()
     _voice(tmp_path / "clips" / "ok.wav", 180.0)
     (tmp_path / "clips" / "broken.wav").write_bytes(b"RIFF....WAVEjunk")
@@ -65,8 +66,13 @@ def test_analyze_fuses_text_and_speech_and_reports_a_broken_recording_per_uttera
     ]
     source = tmp_path / "call.jsonl"
     source.write_text(json.dumps({"id": "call", "utterances": utterances}) + "\n", encoding="utf-8")
+    return source
+
+
+def test_analyze_fuses_text_and_speech_and_reports_a_broken_recording_per_utterance(tmp_path: Path) -> None:
+    source = _call_with_a_broken_clip(tmp_path)
     out = tmp_path / "out.json"
-    result = emotrace("analyze", str(source), "-o", str(out))
+    result = emotrace("analyze", str(source), "--fusion-model", "late", "-o", str(out))
     assert result.returncode == 0, result.stderr
     first, second, third = json.loads(out.read_text())[0]["utterances"]
     assert set(first["modalities"]) == {"text", "speech"}
@@ -85,3 +91,22 @@ def test_bundled_voice_example_gets_text_speech_and_fused_emotions(tmp_path: Pat
     utterances = json.loads(out.read_text())["utterances"]
     assert len(utterances) == 5
     assert all(set(u["modalities"]) == {"text", "speech"} for u in utterances)
+
+
+def test_analyze_fuses_with_the_shipped_cmath_model_by_default(tmp_path: Path) -> None:
+    pytest.importorskip("cv2")
+    from emotrace.models.bundle import bundled_models, read_config
+
+    source = _call_with_a_broken_clip(tmp_path)
+    out = tmp_path / "out.json"
+    result = emotrace("analyze", str(source), "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    labels = read_config(bundled_models()["fusion"])["args"]["labels"]
+    first, second, third = json.loads(out.read_text())[0]["utterances"]
+    for utterance in (first, second, third):
+        assert set(utterance["probabilities"]) == set(labels) and abs(sum(utterance["probabilities"].values()) - 1) < 1e-3
+    assert set(first["modalities"]) == {"text", "speech"} and "broken.wav" in second["errors"]["speech"]
+    late = tmp_path / "late.json"
+    assert emotrace("analyze", str(source), "--fusion-model", "late", "-o", str(late)).returncode == 0
+    assert json.loads(late.read_text())[0]["utterances"][0]["probabilities"] != first["probabilities"]
+    assert_user_error(emotrace("analyze", str(source), "--fusion-model", "default"), "'default' is a finetune-bigru model, not a fusion model")

@@ -37,7 +37,7 @@ def analyze(
     ] = "face",
     fusion_model: Annotated[
         str, typer.Option("--fusion-model", help="learned fusion (a CMATH bundle) when utterances have media, or `late` to average the modalities")
-    ] = "late",
+    ] = "fusion",
     format: Annotated[str | None, typer.Option("--format", help="table, json, jsonl or csv (default: by --output extension, else table)")] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="write here instead of the terminal")] = None,
     report: Annotated[Path | None, typer.Option("--report", help="also write a self-contained HTML timeline here")] = None,
