@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import tarfile
 from collections import Counter
@@ -33,6 +32,7 @@ from emotrace.errors import EmotraceError  # noqa: E402
 from emotrace.io.readers import read_conversations  # noqa: E402
 from emotrace.labels import to_canonical  # noqa: E402
 from emotrace.schema import Conversation  # noqa: E402
+from test_fer2013 import _add_jpeg  # noqa: E402
 
 SPLITS = ("train", "dev", "test")
 SAMPLED = 40  # media per split whose bytes are compared with the archive's own member
@@ -220,11 +220,7 @@ def _tiny_fer_archive(root: Path) -> None:
     (root / "fer2013").mkdir(parents=True)
     with tarfile.open(root / FER_ARCHIVE, "w:gz") as bundle:
         for name, value in (("train/happy/Training_1.jpg", 200), ("train/sad/Training_2.jpg", 50), ("test/fear/PrivateTest_4.jpg", 90)):
-            ok, encoded = cv2.imencode(".jpg", np.full((48, 48), value, dtype=np.uint8))
-            assert ok
-            info = tarfile.TarInfo(name)
-            info.size = len(encoded)
-            bundle.addfile(info, io.BytesIO(encoded.tobytes()))
+            _add_jpeg(bundle, name, value)
 
 
 def test_a_cache_without_member_names_is_rebuilt_and_pngs_are_complete(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
