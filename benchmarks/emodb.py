@@ -70,8 +70,20 @@ def uar(gold: np.ndarray, predicted: np.ndarray) -> float:
     return 100 * float(recall_score(gold, predicted, average="macro"))
 
 
-def leave_one_speaker_out(matrix: np.ndarray, labels: np.ndarray, speakers: np.ndarray, classifier: str) -> dict[str, Any]:
+def recall_scores(labels: np.ndarray, predicted: np.ndarray) -> dict[str, Any]:
+    """UAR, accuracy and per-class recall (percentages) over all held-out folds pooled."""
     from sklearn.metrics import accuracy_score, recall_score
+
+    classes = sorted(np.unique(labels))
+    recalls = recall_score(labels, predicted, labels=classes, average=None)
+    return {
+        "uar": uar(labels, predicted),
+        "accuracy": 100 * float(accuracy_score(labels, predicted)),
+        "per_class_recall": {label: 100 * float(r) for label, r in zip(classes, recalls)},
+    }
+
+
+def leave_one_speaker_out(matrix: np.ndarray, labels: np.ndarray, speakers: np.ndarray, classifier: str) -> dict[str, Any]:
 
     from emotrace.encoders.audio import standardize_per_speaker
 
@@ -95,14 +107,7 @@ def leave_one_speaker_out(matrix: np.ndarray, labels: np.ndarray, speakers: np.n
         chosen[str(held_out)] = best
         model = make_classifier(classifier, best).fit(normalised[train], labels[train])
         predicted[~train] = model.predict(normalised[~train])
-    classes = sorted(np.unique(labels))
-    recalls = recall_score(labels, predicted, labels=classes, average=None)
-    return {
-        "uar": uar(labels, predicted),
-        "accuracy": 100 * float(accuracy_score(labels, predicted)),
-        "per_class_recall": {label: 100 * float(r) for label, r in zip(classes, recalls)},
-        "chosen_C_per_fold": chosen,
-    }
+    return {**recall_scores(labels, predicted), "chosen_C_per_fold": chosen}
 
 
 def chosen_strength(feature_set: str) -> float:
@@ -140,7 +145,6 @@ def out_of_fold_probabilities(feature_set: str, strength: float, data_dir: str) 
 def cnn_leave_one_speaker_out(data_dir: str, seed: int) -> dict[str, Any]:
     """Log-mel CNN with SpecAugment, one model per held-out speaker, fixed recipe (no test-fold tuning)."""
     import torch
-    from sklearn.metrics import accuracy_score, recall_score
 
     from emotrace.datasets import load_dataset
     from emotrace.encoders.audio import load_audio
@@ -169,13 +173,7 @@ def cnn_leave_one_speaker_out(data_dir: str, seed: int) -> dict[str, Any]:
         fold = json.loads(fold_cache.read_text(encoding="utf-8"))
         predicted[speakers == held_out] = fold["predicted"]
         minutes += fold["minutes"]
-    recalls = recall_score(labels, predicted, labels=classes, average=None)
-    return {
-        "uar": uar(labels, predicted),
-        "accuracy": 100 * float(accuracy_score(labels, predicted)),
-        "per_class_recall": {label: 100 * float(r) for label, r in zip(classes, recalls)},
-        "train_minutes_all_folds": minutes,
-    }
+    return {**recall_scores(labels, predicted), "train_minutes_all_folds": minutes}
 
 
 def main() -> None:
