@@ -84,7 +84,6 @@ def recall_scores(labels: np.ndarray, predicted: np.ndarray) -> dict[str, Any]:
 
 
 def leave_one_speaker_out(matrix: np.ndarray, labels: np.ndarray, speakers: np.ndarray, classifier: str) -> dict[str, Any]:
-
     from emotrace.encoders.audio import standardize_per_speaker
 
     normalised = np.nan_to_num(standardize_per_speaker(matrix, speakers))
