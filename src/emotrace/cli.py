@@ -206,6 +206,24 @@ def extract(
 
 
 @app.command()
+def export(
+    backend: Annotated[
+        str, typer.Option("--backend", help="onnx-fp32, or onnx-int8 (also writes fp32, then quantises it per channel)")
+    ] = "onnx-int8",
+    out: Annotated[Path | None, typer.Option("--out", help="folder to write to (default: the emotrace cache, where the ONNX backends look)")] = None,
+) -> None:
+    """Export the MiniLM text encoder to ONNX for the faster, torch-free onnx-fp32 / onnx-int8 text backends."""
+    from emotrace.encoders.onnx_text import VARIANTS, export_onnx
+
+    if backend not in VARIANTS:
+        raise EmotraceError(f"--backend {backend!r} cannot be exported", hint=f"choose one of {', '.join(VARIANTS)}")
+    path = export_onnx(out, int8=backend == "onnx-int8")
+    written = [path.with_name(VARIANTS["onnx-fp32"]), path] if backend == "onnx-int8" else [path]
+    for model in written:
+        typer.echo(f"wrote {model} ({model.stat().st_size / 1e6:.1f} MB)")
+
+
+@app.command()
 def datasets(data_dir: DataDir = None) -> None:
     """List supported benchmark data sets and whether their files are found."""
     from rich.console import Console
