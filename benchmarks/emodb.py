@@ -181,12 +181,13 @@ def main() -> None:
     parser.add_argument("--classical-only", action="store_true", help="skip the log-mel CNN (about 30 minutes per seed here)")
     parser.add_argument("--cnn-seeds", type=int, default=CNN_SEEDS, help="seeds of the log-mel CNN (about 30 minutes each here)")
     parser.add_argument("--report", action="store_true", help="only tabulate the cached results; compute nothing")
+    parser.add_argument("--cnn-only", action="store_true", help="compute only the log-mel CNN; tabulate the cached classical rows")
     args = parser.parse_args()
     results = []
     for feature_set in ("eGeMAPSv02", "ComParE_2016"):
         for classifier in CLASSIFIERS:
             cached = RESULTS / "emodb" / f"{feature_set}_{classifier}.json"
-            if args.report and not cached.is_file():
+            if (args.report or args.cnn_only) and not cached.is_file():
                 continue
             if not cached.is_file():
                 matrix, labels, speakers, seconds = features(feature_set, args.data_dir)
