@@ -56,6 +56,14 @@ def _functionals() -> Any:
     return FunctionalsEncoder("eGeMAPSv02")
 
 
+@lru_cache(maxsize=1)
+def _text_encoder() -> Any:
+    """One encoder per process: `analyze` prepares conversation by conversation, and loading MiniLM each time costs."""
+    from emotrace.encoders.text import TextEncoder
+
+    return TextEncoder()
+
+
 @lru_cache(maxsize=4)
 def _face_network(face_model: str) -> Any:
     from emotrace.models.bundle import load_model
@@ -98,10 +106,8 @@ class ConversationFeatures:
 def conversation_features(
     conversations: list[Conversation], modalities: list[str], dims: dict[str, int], face_model: str = "face"
 ) -> list[ConversationFeatures]:
-    from emotrace.encoders.text import TextEncoder
-
     texts = [u.text for c in conversations for u in c.utterances if "text" in modalities and "text" not in u.features]
-    text_vectors = iter(TextEncoder().embed(texts)) if texts else iter(())
+    text_vectors = iter(_text_encoder().embed(texts)) if texts else iter(())
     result = []
     for conversation in conversations:
         vectors = {m: np.zeros((len(conversation), dims[m]), dtype=np.float32) for m in modalities}
