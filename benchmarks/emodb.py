@@ -178,8 +178,8 @@ def cnn_leave_one_speaker_out(data_dir: str, seed: int) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", default=DEFAULT_DATA)
-    parser.add_argument("--classical-only", action="store_true", help="skip the log-mel CNN (about 30 minutes per seed here)")
-    parser.add_argument("--cnn-seeds", type=int, default=CNN_SEEDS, help="seeds of the log-mel CNN (about 30 minutes each here)")
+    parser.add_argument("--classical-only", action="store_true", help="skip the log-mel CNN (one to two hours per seed here)")
+    parser.add_argument("--cnn-seeds", type=int, default=CNN_SEEDS, help="seeds of the log-mel CNN (one to two hours each here; folds are cached)")
     parser.add_argument("--report", action="store_true", help="only tabulate the cached results; compute nothing")
     parser.add_argument("--cnn-only", action="store_true", help="compute only the log-mel CNN; tabulate the cached classical rows")
     args = parser.parse_args()
