@@ -8,15 +8,12 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from emotrace.errors import EmotraceError
-from emotrace.schema import Conversation, Prediction
-
-if TYPE_CHECKING:
-    from emotrace.models.base import ERCModel
+from emotrace.schema import Conversation
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, help="emotrace: the emotion of every utterance in a conversation, offline on a CPU.")
 
@@ -56,31 +53,14 @@ def analyze(
 ) -> None:
     """Predict the emotion of every utterance in FILE, fused with speech and faces where utterances reference
     audio, an image or a video."""
-    from emotrace.inference.predict import predict
+    from emotrace.inference.pipeline import AnalysisOptions, Analyzer
     from emotrace.io import read_conversations, write_predictions
-    from emotrace.models.bundle import load_model
 
     conversations = read_conversations(file, input_format, _columns(column), max_bytes=int(max_mb * 2**20))
     _attach_media(conversations, media)
     _check_output(output, format)
-    chosen = load_model(model)
-    kinds = {kind for c in conversations for u in c.utterances for kind in u.media}
-    media_models = {}
-    if not chosen.media and "audio" in kinds:
-        media_models["speech"] = load_model(speech_model)
-    if not chosen.media and kinds & {"image", "video"}:
-        media_models["face"] = load_model(face_model)
-    if media_models:
-        from emotrace.inference.fusion import predict_multimodal
-
-        predictions = predict_multimodal(
-            chosen, media_models, conversations, sys.stderr.isatty(), mc_passes=mc_dropout, abstain_below=abstain_below,
-            fusion_model=None if fusion_model == "late" else _fusion_model(fusion_model),
-        )
-    else:
-        predictions = predict(chosen, conversations, progress=sys.stderr.isatty(), mc_passes=mc_dropout, abstain_below=abstain_below)
-    if explain:
-        _add_explanations(chosen, conversations, predictions)
+    options = AnalysisOptions(model, speech_model, face_model, fusion_model, mc_dropout, abstain_below, explain)
+    predictions = Analyzer().analyze(conversations, options, progress=sys.stderr.isatty())
     write_predictions(conversations, predictions, output, format)
     if report is not None:
         from emotrace.io.html_report import write_report
@@ -89,18 +69,6 @@ def analyze(
         typer.echo(f"wrote the HTML report to {report}", err=True)
     if output is not None:
         typer.echo(f"wrote {sum(len(c) for c in conversations)} predictions to {output}", err=True)
-
-
-def _fusion_model(name: str) -> ERCModel:
-    from emotrace.models.bundle import load_model
-    from emotrace.models.multimodal import MultimodalModel
-
-    model = load_model(name)
-    if not isinstance(model, MultimodalModel):
-        raise EmotraceError(
-            f"'{name}' is a {model.registry_name} model, not a fusion model", hint="pass --fusion-model fusion, late, or a cmath / early-fusion bundle"
-        )
-    return model
 
 
 @app.command()
@@ -281,16 +249,6 @@ def _report(model_ref: Path | str, conversations: list[Conversation], tag: str) 
         table.add_row(f"F1 {label}", f"{value:.2f}")
     Console().print(table)
     typer.echo(f"wrote {out_dir / f'eval_{tag}.json'} and {out_dir / f'confusion_{tag}.png'}")
-
-
-def _add_explanations(model: ERCModel, conversations: list[Conversation], predictions: list[list[Prediction]]) -> None:
-    from emotrace.inference.explain import explain
-
-    if model.registry_name == "speech-functionals":
-        raise EmotraceError("--explain needs a text model", hint="drop --explain or choose a text model with --model")
-    for conversation, predicted in zip(conversations, predictions):
-        for prediction, explanation in zip(predicted, explain(model, conversation, predicted)):
-            prediction.explanation = explanation
 
 
 def _optional_test_split(path: str, input_format: str | None, columns: dict[str, str] | None) -> list[Conversation]:

@@ -66,13 +66,20 @@ def read_conversations(
         from emotrace.datasets.community import load_community_features
 
         return load_community_features(source)
-    text = _read_text(source, max_bytes)
-    if chosen == "csv":
+    return parse_conversations(_read_text(source, max_bytes), chosen, where, columns, source.stem)
+
+
+def parse_conversations(text: str, format: str, where: str, columns: dict[str, str] | None = None, stem: str = "conversation") -> list[Conversation]:
+    """Conversations from text already in memory (e.g. an HTTP request body); `where` names the source in errors
+    and `stem` becomes the conversation id of formats that carry none (transcripts, subtitles)."""
+    if format not in _PARSERS and format != "csv":
+        raise EmotraceError(f"unknown input format {format!r}", path=where, hint=f"choose one of {', '.join(f for f in INPUT_FORMATS if f != 'community')}")
+    if format == "csv":
         conversations = _read_csv(text, where, columns or {})
     else:
-        conversations = _PARSERS[chosen](text, where, source.stem)
+        conversations = _PARSERS[format](text, where, stem)
     if not conversations:
-        raise EmotraceError("no conversations found", path=where, hint=f"expected {_SHAPES[chosen]}")
+        raise EmotraceError("no conversations found", path=where, hint=f"expected {_SHAPES[format]}")
     return conversations
 
 

@@ -45,7 +45,7 @@ def write_predictions(
         _print_tables(Console(file=buffer, width=_TEXT_WIDTH, color_system=None, force_terminal=False), pairs)
         text = buffer.getvalue()
     else:
-        text = _RENDERERS[chosen](pairs)
+        text = render_predictions(conversations, predictions, chosen)
     if path is None:
         (console or Console()).file.write(text)
         return
@@ -55,6 +55,16 @@ def write_predictions(
         raise EmotraceError(
             f"cannot write predictions: {error.strerror or error}", path=str(path), hint="check that the folder is writable and has space"
         ) from error
+
+
+def render_predictions(conversations: list[Conversation], predictions: list[list[Prediction]], format: str) -> str:
+    """The text of a json, jsonl or csv output, for callers that send it elsewhere than a file (e.g. over HTTP)."""
+    return _RENDERERS[format](_pair(conversations, predictions))
+
+
+def prediction_records(conversations: list[Conversation], predictions: list[list[Prediction]]) -> list[dict[str, Any]]:
+    """One JSON-ready record per conversation, as in the json output."""
+    return [_conversation_record(c, p) for c, p in _pair(conversations, predictions)]
 
 
 def output_format(path: str | Path | None, format: str | None) -> str:

@@ -17,10 +17,11 @@ class FrozenEmbeddingModel(ERCModel):
     """Shared input side: MiniLM embeddings per utterance plus the speaker's index within the conversation."""
 
     max_speakers = 8
+    text_encoder: TextEncoder | None = None  # set to run another backend (e.g. ONNX int8); None: PyTorch fp32, cached
 
     def prepare(self, conversations: list[Conversation], progress: bool = False) -> list[dict[str, Any]]:
         texts = [u.text for c in conversations for u in c.utterances]
-        vectors = torch.from_numpy(TextEncoder().embed(texts, progress=progress))
+        vectors = torch.from_numpy((self.text_encoder or TextEncoder()).embed(texts, progress=progress))
         items, start = [], 0
         for conversation in conversations:
             end = start + len(conversation)
