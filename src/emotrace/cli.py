@@ -50,6 +50,9 @@ def analyze(
     abstain_below: Annotated[
         float | None, typer.Option("--abstain-below", help="label utterances `uncertain` when confidence is below this", min=0.0, max=1.0)
     ] = None,
+    backend: Annotated[
+        str, typer.Option("--backend", help="text model runtime: auto (its ONNX fp32 export if made, else torch), torch, onnx-fp32, onnx-int8")
+    ] = "auto",
 ) -> None:
     """Predict the emotion of every utterance in FILE, fused with speech and faces where utterances reference
     audio, an image or a video."""
@@ -59,7 +62,7 @@ def analyze(
     conversations = read_conversations(file, input_format, _columns(column), max_bytes=int(max_mb * 2**20))
     _attach_media(conversations, media)
     _check_output(output, format)
-    options = AnalysisOptions(model, speech_model, face_model, fusion_model, mc_dropout, abstain_below, explain)
+    options = AnalysisOptions(model, speech_model, face_model, fusion_model, mc_dropout, abstain_below, explain, backend)
     predictions = Analyzer().analyze(conversations, options, progress=sys.stderr.isatty())
     write_predictions(conversations, predictions, output, format)
     if report is not None:
@@ -178,13 +181,25 @@ def export(
     backend: Annotated[
         str, typer.Option("--backend", help="onnx-fp32, or onnx-int8 (also writes fp32, then quantises it per channel)")
     ] = "onnx-int8",
-    out: Annotated[Path | None, typer.Option("--out", help="folder to write to (default: the emotrace cache, where the ONNX backends look)")] = None,
+    model: Annotated[
+        str | None, typer.Option("--model", help="export this text model (shipped name or bundle) for `analyze --backend`; default: only the MiniLM encoder")
+    ] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="MiniLM only: folder to write to (default: the emotrace cache, where the backends look)")] = None,
 ) -> None:
-    """Export the MiniLM text encoder to ONNX for the faster, torch-free onnx-fp32 / onnx-int8 text backends."""
+    """Export to ONNX for the faster, torch-free backends: a text model (`analyze --backend`), or the MiniLM encoder
+    alone (the onnx-fp32 / onnx-int8 text backends of feature extraction and training)."""
     from emotrace.encoders.onnx_text import VARIANTS, export_onnx
 
     if backend not in VARIANTS:
         raise EmotraceError(f"--backend {backend!r} cannot be exported", hint=f"choose one of {', '.join(VARIANTS)}")
+    if model is not None:
+        from emotrace.models.onnx_export import export_bundle
+
+        if out is not None:
+            raise EmotraceError("--out is for the MiniLM export; a model's export goes to the cache, where `analyze` finds it", hint="drop --out")
+        folder = export_bundle(model, int8=backend == "onnx-int8")
+        typer.echo(f"exported {model} to {folder}; `emotrace analyze --backend {backend}` uses it (fp32 also by default)")
+        return
     path = export_onnx(out, int8=backend == "onnx-int8")
     written = [path.with_name(VARIANTS["onnx-fp32"]), path] if backend == "onnx-int8" else [path]
     for model in written:

@@ -70,14 +70,8 @@ def export_onnx(out_dir: Path | None = None, int8: bool = False) -> Path:
 
     Returns the path of the requested model (int8 when `int8`, else fp32). Every file is written atomically.
     """
-    try:
-        import onnx
-    except ImportError:
-        raise EmotraceError("exporting to ONNX needs the onnx package", hint=INSTALL_HINT) from None
-    try:
-        import torch
-    except ImportError:
-        raise EmotraceError("exporting to ONNX needs torch (only once; running the export does not)", hint="pip install emotrace") from None
+    require_export_tools()
+    import torch
 
     from emotrace.encoders.minilm import load_bert, mean_pool, minilm_path
 
@@ -101,27 +95,51 @@ def export_onnx(out_dir: Path | None = None, int8: bool = False) -> Path:
     bert.set_attn_implementation("eager")
     bert.eval()
     input_ids = torch.tensor([[101, 7592, 2088, 999, 102], [101, 7592, 102, 0, 0]], dtype=torch.long)
-    attention_mask = (input_ids != 0).long()
-    dynamic_axes = {name: {0: "batch", 1: "sequence"} for name in INPUTS} | {OUTPUT: {0: "batch"}}
     fp32_path = folder / VARIANTS["onnx-fp32"]
-    with atomic_path(fp32_path) as temporary, _quiet_export():
-        torch.onnx.export(
-            Embedder(bert), (input_ids, attention_mask), str(temporary), input_names=list(INPUTS), output_names=[OUTPUT],
-            dynamic_axes=dynamic_axes, opset_version=OPSET, dynamo=False,
-        )
-        _tag(onnx, temporary, "onnx-fp32")
+    export_graph(Embedder(bert), {"input_ids": input_ids, "attention_mask": (input_ids != 0).long()}, fp32_path)
     with atomic_path(folder / "tokenizer.json") as temporary:
         shutil.copyfile(minilm_path() / "tokenizer.json", temporary)
     if not int8:
         return fp32_path
+    int8_path = folder / VARIANTS["onnx-int8"]
+    quantise_int8(fp32_path, int8_path)
+    return int8_path
 
+
+def export_graph(module: Any, inputs: dict[str, Any], path: Path, outputs: tuple[str, ...] = (OUTPUT,)) -> None:
+    """Trace `module(*inputs.values())` to an fp32 ONNX graph at `path` (atomically), batch and sequence axes dynamic."""
+    import onnx
+    import torch
+
+    dynamic_axes = {name: {0: "batch", 1: "sequence"} for name in inputs} | {name: {0: "batch"} for name in outputs}
+    with atomic_path(path) as temporary, _quiet_export():
+        torch.onnx.export(
+            module, tuple(inputs.values()), str(temporary), input_names=list(inputs), output_names=list(outputs),
+            dynamic_axes=dynamic_axes, opset_version=OPSET, dynamo=False,
+        )
+        _tag(onnx, temporary, "onnx-fp32")
+
+
+def quantise_int8(fp32_path: Path, int8_path: Path) -> None:
+    """Per-channel dynamic int8 (weights int8 per output channel, activations quantised on the fly)."""
+    import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    int8_path = folder / VARIANTS["onnx-int8"]
     with atomic_path(int8_path) as temporary, _quiet_export():
         quantize_dynamic(fp32_path, temporary, per_channel=True, weight_type=QuantType.QInt8)
         _tag(onnx, temporary, "onnx-int8")
-    return int8_path
+
+
+def require_export_tools() -> None:
+    """Exporting needs onnx and torch (once; running the export needs neither)."""
+    try:
+        import onnx  # noqa: F401
+    except ImportError:
+        raise EmotraceError("exporting to ONNX needs the onnx package", hint=INSTALL_HINT) from None
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        raise EmotraceError("exporting to ONNX needs torch (only once; running the export does not)", hint="pip install emotrace") from None
 
 
 def _tag(onnx: Any, path: Path, backend: str) -> None:

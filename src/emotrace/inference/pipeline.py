@@ -15,15 +15,20 @@ from emotrace.errors import EmotraceError
 from emotrace.schema import Conversation, Prediction
 
 if TYPE_CHECKING:
+    from emotrace.inference.onnx_model import OnnxERCModel
     from emotrace.models.base import ERCModel
 
 LATE_FUSION = "late"
+TORCH = "torch"
+ONNX_EXPORTABLE = ("mlp", "bigru", "finetune", "finetune-bigru")
 
 
 @dataclass(frozen=True)
 class AnalysisOptions:
     """`model` answers from text; `speech_model`/`face_model` join in where utterances reference audio, an image
-    or a video, fused by `fusion_model` (a CMATH / early-fusion bundle, or "late" to average the modalities)."""
+    or a video, fused by `fusion_model` (a CMATH / early-fusion bundle, or "late" to average the modalities).
+    `backend` runs the text model: "torch", "onnx-fp32" or "onnx-int8" (its `emotrace export`), or "auto": the
+    fp32 export when there is one (same outputs, faster, starts without torch), else torch."""
 
     model: str = "default"
     speech_model: str = "speech"
@@ -32,6 +37,7 @@ class AnalysisOptions:
     mc_dropout: int = 0
     abstain_below: float | None = None
     explain: bool = False
+    backend: str = "auto"
 
 
 class Analyzer:
@@ -39,6 +45,7 @@ class Analyzer:
 
     def __init__(self) -> None:
         self._models: dict[str, ERCModel] = {}
+        self._auto_backend: dict[str, str] = {}  # model → what "auto" resolved to (looked up once)
         self._lock = threading.Lock()
 
     def model(self, name: str) -> ERCModel:
@@ -50,11 +57,13 @@ class Analyzer:
                 self._models[name] = load_model(name)
             return self._models[name]
 
-    def analyze(self, conversations: list[Conversation], options: AnalysisOptions = AnalysisOptions(), progress: bool = False) -> list[list[Prediction]]:
+    def analyze(
+        self, conversations: list[Conversation], options: AnalysisOptions = AnalysisOptions(), progress: bool = False
+    ) -> list[list[Prediction]]:
         """One `Prediction` per utterance, grouped per conversation."""
         from emotrace.inference.predict import predict
 
-        chosen = self.model(options.model)
+        chosen = self.text_model(options)
         kinds = {kind for c in conversations for u in c.utterances for kind in u.media}
         media_models = {}
         if not chosen.media and "audio" in kinds:
@@ -74,6 +83,31 @@ class Analyzer:
             add_explanations(chosen, conversations, predictions)
         return predictions
 
+    def text_model(self, options: AnalysisOptions) -> ERCModel | OnnxERCModel:
+        """The text model on the backend the options ask for; "auto" never changes what the model outputs."""
+        from emotrace.inference.onnx_model import ONNX_BACKENDS, has_export
+
+        needs_torch = options.mc_dropout > 0 or options.explain
+        backend = options.backend
+        if backend == "auto":
+            if options.model not in self._auto_backend:
+                exported = _is_text_export_candidate(options.model) and has_export(options.model)
+                self._auto_backend[options.model] = "onnx-fp32" if exported else TORCH
+            backend = TORCH if needs_torch else self._auto_backend[options.model]
+        if backend == TORCH:
+            return self.model(options.model)
+        if backend not in ONNX_BACKENDS:
+            raise EmotraceError(f"unknown backend {backend!r}", hint=f"choose one of auto, {TORCH}, {', '.join(ONNX_BACKENDS)}")
+        if needs_torch:
+            raise EmotraceError(f"--mc-dropout and --explain need the PyTorch model, not {backend}", hint="add --backend torch")
+        key = f"{options.model}@{backend}"
+        with self._lock:
+            if key not in self._models:
+                from emotrace.inference.onnx_model import load_onnx_model
+
+                self._models[key] = load_onnx_model(options.model, backend)
+            return self._models[key]
+
     def fusion_model(self, name: str) -> ERCModel:
         from emotrace.models.multimodal import MultimodalModel
 
@@ -83,6 +117,13 @@ class Analyzer:
                 f"'{name}' is a {model.registry_name} model, not a fusion model", hint="pass --fusion-model fusion, late, or a cmath / early-fusion bundle"
             )
         return model
+
+
+def _is_text_export_candidate(name: str) -> bool:
+    """Only text models are exported; a media or fusion bundle passed as --model is never looked up in the cache."""
+    from emotrace.models.bundle import bundle_path, read_config
+
+    return read_config(bundle_path(name))["model"] in ONNX_EXPORTABLE
 
 
 def add_explanations(model: ERCModel, conversations: list[Conversation], predictions: list[list[Prediction]]) -> None:

@@ -1,21 +1,30 @@
-"""Run a conversation model over conversations: probabilities as arrays (for metrics), or `Prediction`s (for writers)."""
+"""Run a conversation model over conversations: probabilities as arrays (for metrics), or `Prediction`s (for writers).
+
+The model is a PyTorch `ERCModel` or a text bundle's ONNX export (`OnnxERCModel`); torch is imported only for the
+former, so the ONNX path starts fast and runs without torch installed.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 
+from emotrace.errors import EmotraceError
+from emotrace.inference.onnx_model import OnnxERCModel
 from emotrace.inference.uncertainty import decompose
-from emotrace.models.base import ERCModel, utterance_batches
 from emotrace.schema import Conversation, Prediction
+
+if TYPE_CHECKING:
+    from emotrace.models.base import ERCModel
 
 
 def predict_probabilities(
-    model: ERCModel, conversations: list[Conversation], batch_utterances: int = 64, progress: bool = False
+    model: ERCModel | OnnxERCModel, conversations: list[Conversation], batch_utterances: int = 64, progress: bool = False
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """(emotion probabilities (N, labels), sentiment probabilities (N, 3) or None), N utterances in input order."""
+    if isinstance(model, OnnxERCModel):
+        return model.probabilities(conversations)
     items = model.prepare(conversations, progress=progress)
     return probabilities_of_prepared(model, items, [len(c) for c in conversations], batch_utterances, progress)
 
@@ -25,7 +34,10 @@ def probabilities_of_prepared(
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """As `predict_probabilities`, for items `model.prepare` already made (training evaluates dev every epoch).
     `dropout=True` leaves dropout on: one Monte-Carlo sample."""
+    import torch
     from tqdm.auto import tqdm
+
+    from emotrace.models.base import utterance_batches
 
     model.eval()
     for module in model.modules():
@@ -47,7 +59,7 @@ def probabilities_of_prepared(
 
 
 def predict(
-    model: ERCModel,
+    model: ERCModel | OnnxERCModel,
     conversations: list[Conversation],
     batch_utterances: int = 64,
     progress: bool = False,
@@ -56,10 +68,14 @@ def predict(
 ) -> list[list[Prediction]]:
     """One `Prediction` per utterance, grouped per conversation; with `mc_passes` > 0 the probabilities are the
     mean of that many Monte-Carlo-dropout passes and each prediction carries its uncertainty decomposition."""
-    items = model.prepare(conversations, progress=progress)
-    lengths = [len(c) for c in conversations]
     uncertainty: dict[str, np.ndarray] | None = None
     if mc_passes > 0:
+        import torch
+
+        if isinstance(model, OnnxERCModel):
+            raise EmotraceError("Monte-Carlo dropout needs the PyTorch model", hint="add --backend torch, or drop --mc-dropout")
+        items = model.prepare(conversations, progress=progress)
+        lengths = [len(c) for c in conversations]
         with torch.random.fork_rng():
             torch.manual_seed(0)
             samples = [probabilities_of_prepared(model, items, lengths, batch_utterances, progress, dropout=True) for _ in range(mc_passes)]
@@ -68,7 +84,7 @@ def predict(
         sentiment = np.stack([s for _, s in samples]).mean(0) if samples[0][1] is not None else None
         uncertainty = decompose(emotion_samples)
     else:
-        emotion, sentiment = probabilities_of_prepared(model, items, lengths, batch_utterances, progress)
+        emotion, sentiment = predict_probabilities(model, conversations, batch_utterances, progress)
     predictions: list[list[Prediction]] = []
     row = 0
     for conversation in conversations:

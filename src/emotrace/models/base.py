@@ -85,12 +85,6 @@ class EmotionHeads(nn.Module):
         return ModelOutput(self.emotion(features), sentiment, losses or {})
 
 
-def speaker_indices(conversation: Conversation, max_speakers: int) -> list[int]:
-    """Speakers numbered by first appearance within the conversation (names do not generalise across shows)."""
-    order: dict[str, int] = {}
-    return [min(order.setdefault(u.speaker, len(order)), max_speakers - 1) for u in conversation.utterances]
-
-
 def utterance_batches(lengths: list[int], max_utterances: int, order: list[int] | None = None) -> list[list[int]]:
     """Group whole conversations (by index, in `order`) into batches of at most `max_utterances` utterances;
     a conversation longer than that gets a batch of its own, since context models need it whole."""

@@ -1,18 +1,21 @@
 """Model bundles: a directory with `config.json` (registry name + constructor args), `model.safetensors`
 (only the trained parameters: heads, adapters; pretrained encoders come from their packages) and `MODEL_CARD.md`.
 
-No pickles anywhere: weights are safetensors, everything else is JSON.
+No pickles anywhere: weights are safetensors, everything else is JSON. Importing this module does not import
+torch (finding and reading bundles stays light for the ONNX runtime); loading one into PyTorch does.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from emotrace.errors import EmotraceError
 from emotrace.io.atomic import atomic_path, write_text_atomic
-from emotrace.models.base import ERCModel
+
+if TYPE_CHECKING:
+    from emotrace.models.base import ERCModel
 
 BUNDLE_FORMAT = "emotrace-bundle/1"
 CONFIG_FILE, WEIGHTS_FILE, CARD_FILE = "config.json", "model.safetensors", "MODEL_CARD.md"
@@ -92,14 +95,19 @@ def bundled_models() -> dict[str, Path]:
     return {path.name: path for path in sorted(BUNDLED_DIR.iterdir()) if (path / CONFIG_FILE).is_file()}
 
 
-def load_model(name_or_dir: str | Path = "default") -> ERCModel:
-    """A shipped bundle by name, or any bundle directory (e.g. the --out of `emotrace train`)."""
+def bundle_path(name_or_dir: str | Path = "default") -> Path:
+    """The directory of a shipped bundle by name, or of any bundle directory (e.g. the --out of `emotrace train`)."""
     shipped = bundled_models()
     if str(name_or_dir) in shipped:
-        return load_bundle(shipped[str(name_or_dir)])
+        return shipped[str(name_or_dir)]
     if Path(name_or_dir).is_dir():
-        return load_bundle(name_or_dir)
+        return Path(name_or_dir)
     choices = ", ".join(shipped) or "none installed"
     raise EmotraceError(
         f"no model named or found at '{name_or_dir}'", hint=f"pass a bundle directory from `emotrace train` or a shipped model ({choices})"
     )
+
+
+def load_model(name_or_dir: str | Path = "default") -> ERCModel:
+    """A shipped bundle by name, or any bundle directory, loaded into PyTorch."""
+    return load_bundle(bundle_path(name_or_dir))

@@ -13,23 +13,12 @@ import torch
 from torch import nn
 
 from emotrace.encoders.minilm import load_bert, load_tokenizer, mean_pool
-from emotrace.models.base import EmotionHeads, ERCModel, ModelOutput, speaker_indices
+from emotrace.models.base import EmotionHeads, ERCModel, ModelOutput
 from emotrace.models.frozen import DialogueGRU
 from emotrace.models.lora import add_lora
 from emotrace.models.registry import register_model
+from emotrace.models.turns import context_pairs, speaker_indices
 from emotrace.schema import Conversation
-
-
-def context_pairs(conversation: Conversation, past: int, future: int) -> list[tuple[str, str]]:
-    """(`Speaker: text`, previous turns [+ ` | ` + next turns]) for every utterance."""
-    turns = [f"{u.speaker}: {u.text}" for u in conversation.utterances]
-    pairs = []
-    for i, turn in enumerate(turns):
-        context = " ".join(turns[max(0, i - past) : i])
-        if future:
-            context = f"{context} | {' '.join(turns[i + 1 : i + 1 + future])}"
-        pairs.append((turn, context.strip()))
-    return pairs
 
 
 class ContextFineTuned(ERCModel):
@@ -100,13 +89,16 @@ class ContextFineTuned(ERCModel):
 
     def forward(self, batch: dict[str, Any]) -> ModelOutput:
         utterances = self.encode(batch["token_ids"], batch["token_types"])
-        if not self.dialogue_gru:
-            return self.heads(utterances)
         mask = batch["mask"]
         padded = utterances.new_zeros(*mask.shape, utterances.shape[-1])
         padded[mask] = utterances
-        inputs = self.project(torch.cat([padded, self.speaker(batch["speakers"])], dim=-1))
-        return self.heads(self.context(inputs, mask))
+        return self.classify(padded, batch["speakers"], mask)
+
+    def classify(self, vectors: torch.Tensor, speakers: torch.Tensor, mask: torch.Tensor) -> ModelOutput:
+        """Padded pooled encodings (B, T, 384) and speaker indices → outputs for the real utterances."""
+        if not self.dialogue_gru:
+            return self.heads(vectors[mask])
+        return self.heads(self.context(self.project(torch.cat([vectors, self.speaker(speakers)], dim=-1)), mask))
 
     def parameter_groups(self, lr: float) -> list[dict[str, Any]]:
         """Adapters at `lr`; the freshly initialised heads and GRU at twice that."""

@@ -8,8 +8,9 @@ import torch
 from torch import nn
 
 from emotrace.encoders.text import TextEncoder
-from emotrace.models.base import EmotionHeads, ERCModel, ModelOutput, speaker_indices
+from emotrace.models.base import EmotionHeads, ERCModel, ModelOutput
 from emotrace.models.registry import register_model
+from emotrace.models.turns import speaker_indices
 from emotrace.schema import Conversation
 
 
@@ -46,7 +47,11 @@ class UtteranceMLP(FrozenEmbeddingModel):
         self.heads = EmotionHeads(hidden, len(self.labels), len(self.sentiment_labels or []), dropout)
 
     def forward(self, batch: dict[str, Any]) -> ModelOutput:
-        return self.heads(self.body(batch["embeddings"][batch["mask"]]))
+        return self.classify(batch["embeddings"], batch["speakers"], batch["mask"])
+
+    def classify(self, vectors: torch.Tensor, speakers: torch.Tensor, mask: torch.Tensor) -> ModelOutput:
+        """Padded utterance vectors (B, T, 384) → outputs for the real utterances; speakers play no part here."""
+        return self.heads(self.body(vectors[mask]))
 
 
 class SpeakerBiGRU(FrozenEmbeddingModel):
@@ -63,8 +68,11 @@ class SpeakerBiGRU(FrozenEmbeddingModel):
         self.heads = EmotionHeads(3 * hidden, len(self.labels), len(self.sentiment_labels or []), dropout)
 
     def forward(self, batch: dict[str, Any]) -> ModelOutput:
-        inputs = self.project(torch.cat([batch["embeddings"], self.speaker(batch["speakers"])], dim=-1))
-        return self.heads(self.context(inputs, batch["mask"]))
+        return self.classify(batch["embeddings"], batch["speakers"], batch["mask"])
+
+    def classify(self, vectors: torch.Tensor, speakers: torch.Tensor, mask: torch.Tensor) -> ModelOutput:
+        """Padded utterance vectors (B, T, 384) and speaker indices → outputs for the real utterances."""
+        return self.heads(self.context(self.project(torch.cat([vectors, self.speaker(speakers)], dim=-1)), mask))
 
 
 class DialogueGRU(nn.Module):
@@ -75,10 +83,13 @@ class DialogueGRU(nn.Module):
         self.gru = nn.GRU(hidden, hidden, num_layers=layers, batch_first=True, bidirectional=True, dropout=dropout if layers > 1 else 0.0)
 
     def forward(self, inputs: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        lengths = mask.sum(1).cpu()
-        packed = nn.utils.rnn.pack_padded_sequence(inputs, lengths, batch_first=True, enforce_sorted=False)
-        context, _ = self.gru(packed)
-        context, _ = nn.utils.rnn.pad_packed_sequence(context, batch_first=True, total_length=inputs.shape[1])
+        if bool(mask.all()):  # nothing padded (one conversation, or the ONNX export's graph): packing changes nothing
+            context, _ = self.gru(inputs)
+        else:
+            lengths = mask.sum(1).cpu()
+            packed = nn.utils.rnn.pack_padded_sequence(inputs, lengths, batch_first=True, enforce_sorted=False)
+            context, _ = self.gru(packed)
+            context, _ = nn.utils.rnn.pad_packed_sequence(context, batch_first=True, total_length=inputs.shape[1])
         return torch.cat([inputs, context], dim=-1)[mask]
 
 

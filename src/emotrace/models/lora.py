@@ -28,6 +28,26 @@ class LoRALinear(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.base(x) + (self.dropout(x) @ self.lora_a.T @ self.lora_b.T) * self.scale
 
+    def merged(self) -> nn.Linear:
+        """One plain Linear with the adapter folded in (W + scale·B·A): the same function at inference, one matmul."""
+        linear = nn.Linear(self.base.in_features, self.base.out_features, bias=self.base.bias is not None)
+        with torch.no_grad():
+            linear.weight.copy_(self.base.weight + self.scale * self.lora_b @ self.lora_a)
+            if self.base.bias is not None:
+                linear.bias.copy_(self.base.bias)
+        return linear
+
+
+def merge_lora(module: nn.Module) -> int:
+    """Replace every LoRALinear inside `module` by its merged Linear (for export); returns how many were merged."""
+    merged = 0
+    for parent in list(module.modules()):
+        for child_name, child in list(parent.named_children()):
+            if isinstance(child, LoRALinear):
+                setattr(parent, child_name, child.merged())
+                merged += 1
+    return merged
+
 
 def add_lora(module: nn.Module, rank: int, alpha: float, dropout: float, targets: tuple[str, ...]) -> int:
     """Freeze `module` and wrap every nn.Linear whose attribute name is in `targets`; returns how many were wrapped."""

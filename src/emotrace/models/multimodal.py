@@ -21,8 +21,9 @@ from torch import nn
 
 from emotrace.errors import EmotraceError
 from emotrace.inference.metrics import UNSCORED
-from emotrace.models.base import EmotionHeads, ERCModel, ModelOutput, speaker_indices
+from emotrace.models.base import EmotionHeads, ERCModel, ModelOutput
 from emotrace.models.registry import register_model
+from emotrace.models.turns import speaker_indices
 from emotrace.schema import Conversation, Utterance
 
 MODALITIES = ("text", "audio", "face")
