@@ -81,7 +81,11 @@ class OnnxERCModel:
         return [u.text for u in conversation.utterances]
 
     def encode(self, inputs: list[Any], batch: int = 32) -> np.ndarray:
-        """Utterance vectors (N, d), encoded in length-sorted batches."""
+        """Utterance vectors (N, d), encoded in length-sorted batches; repeated inputs ("Yeah.", "Okay.") only once."""
+        unique = list(dict.fromkeys(inputs))
+        if len(unique) < len(inputs):
+            position = {item: row for row, item in enumerate(unique)}
+            return self.encode(unique, batch)[[position[item] for item in inputs]]
         encodings = self._tokenizer.encode_batch(inputs)
         order = sorted(range(len(encodings)), key=lambda i: len(encodings[i].ids))
         vectors = np.zeros((len(encodings), self._spec["dim"]), dtype=np.float32)
