@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from emotrace.errors import EmotraceError
 from emotrace.schema import Conversation
+
+if TYPE_CHECKING:
+    from emotrace.inference.pipeline import AnalysisOptions
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, help="emotrace: the emotion of every utterance in a conversation, offline on a CPU.")
 
@@ -24,7 +27,12 @@ Columns = Annotated[list[str] | None, typer.Option("--column", help="CSV column 
 
 @app.command()
 def analyze(
-    file: Annotated[Path, typer.Argument(help="conversation file: .jsonl, .csv, .txt (Speaker: text), .srt or .vtt")],
+    files: Annotated[
+        list[Path],
+        typer.Argument(
+            metavar="FILE", help="conversation file: .jsonl, .csv, .txt (Speaker: text), .srt or .vtt; or several, a folder or a quoted glob (batch, with --out-dir)"
+        ),
+    ],
     model: Annotated[str, typer.Option("--model", help="a shipped model name or a bundle directory")] = "default",
     speech_model: Annotated[
         str, typer.Option("--speech-model", help="speech model fused with --model when utterances reference audio")
@@ -53,16 +61,33 @@ def analyze(
     backend: Annotated[
         str, typer.Option("--backend", help="text model runtime: auto (its ONNX fp32 export if made, else torch), torch, onnx-fp32, onnx-int8")
     ] = "auto",
+    out_dir: Annotated[
+        Path | None, typer.Option("--out-dir", help="batch: one output per input file, or per shard of one JSONL file plus their join; reruns skip finished ones")
+    ] = None,
+    engine: Annotated[str | None, typer.Option("--engine", help="batch: local (a process pool; default) or dask")] = None,
+    address: Annotated[str | None, typer.Option("--address", help="batch: a dask scheduler, tcp://host:port (default: a local cluster)")] = None,
+    workers: Annotated[int | None, typer.Option("--workers", help="batch: worker processes (default: one per core)", min=1)] = None,
+    shard_size: Annotated[int | None, typer.Option("--shard-size", help="batch: conversations per shard of a JSONL file (default: 200)", min=1)] = None,
+    retries: Annotated[int | None, typer.Option("--retries", help="batch: reruns of a failing shard before it is reported (default: 2)", min=0)] = None,
 ) -> None:
     """Predict the emotion of every utterance in FILE, fused with speech and faces where utterances reference
-    audio, an image or a video."""
+    audio, an image or a video. Several files, a folder or a glob run as a resumable batch into --out-dir."""
     from emotrace.inference.pipeline import AnalysisOptions, Analyzer
     from emotrace.io import read_conversations, write_predictions
 
+    options = AnalysisOptions(model, speech_model, face_model, fusion_model, mc_dropout, abstain_below, explain, backend)
+    batch = {"engine": engine, "address": address, "workers": workers, "shard_size": shard_size, "retries": retries}
+    if out_dir is not None or len(files) > 1 or files[0].is_dir() or (not files[0].exists() and any(c in str(files[0]) for c in "*?[")):
+        refused = {"--output": output, "--report": report, "--media": media}
+        _analyze_batch(files, out_dir, options, format, refused, input_format, _columns(column), int(max_mb * 2**20), batch)
+        return
+    for name, value in batch.items():
+        if value is not None:
+            raise EmotraceError(f"--{name.replace('_', '-')} is for batch runs", hint="add --out-dir DIR")
+    file = files[0]
     conversations = read_conversations(file, input_format, _columns(column), max_bytes=int(max_mb * 2**20))
     _attach_media(conversations, media)
     _check_output(output, format)
-    options = AnalysisOptions(model, speech_model, face_model, fusion_model, mc_dropout, abstain_below, explain, backend)
     predictions = Analyzer().analyze(conversations, options, progress=sys.stderr.isatty())
     write_predictions(conversations, predictions, output, format)
     if report is not None:
@@ -72,6 +97,39 @@ def analyze(
         typer.echo(f"wrote the HTML report to {report}", err=True)
     if output is not None:
         typer.echo(f"wrote {sum(len(c) for c in conversations)} predictions to {output}", err=True)
+
+
+def _analyze_batch(
+    files: list[Path],
+    out_dir: Path | None,
+    options: AnalysisOptions,
+    format: str | None,
+    refused: dict[str, object],
+    input_format: str | None,
+    columns: dict[str, str] | None,
+    max_bytes: int,
+    settings: dict[str, object],
+) -> None:
+    """`analyze` over many files (or one large JSONL file): outputs in --out-dir, failures listed, exit 1 if any."""
+    from emotrace.inference.batch import run_batch
+    from emotrace.inference.shards import BatchSpec
+
+    if out_dir is None:
+        raise EmotraceError("several files, a folder or a glob need --out-dir", hint="e.g. --out-dir predictions/ (one output per input)")
+    for flag, value in refused.items():
+        if value:
+            raise EmotraceError(f"{flag} does not apply to a batch", hint="outputs go to --out-dir, one per input")
+    spec = BatchSpec(options, format or "jsonl", input_format, columns, max_bytes)
+    given = {name: value for name, value in settings.items() if value is not None}
+    result = run_batch(files, out_dir, spec, progress=sys.stderr.isatty(), **given)  # type: ignore[arg-type]
+    typer.echo(f"skipped {result.skipped} of {result.shards} shards (done by an earlier run)", err=True)
+    typer.echo(f"analysed {result.conversations} conversations ({result.utterances} utterances) in {result.seconds:.1f} s into {out_dir}", err=True)
+    if result.merged is not None:
+        typer.echo(f"wrote {result.merged}", err=True)
+    for name, reason in result.failures:
+        typer.echo(f"failed: {name}: {reason}", err=True)
+    if result.failures:
+        raise EmotraceError(f"{len(result.failures)} of {result.shards} shards failed", hint="fix them and rerun the same command; finished shards are skipped")
 
 
 @app.command()
@@ -207,6 +265,51 @@ def export(
 
 
 @app.command()
+def bench(
+    model: Annotated[str, typer.Option("--model", help="a frozen-embedding text bundle (e.g. from `emotrace train --model bigru`)")],
+    dataset: Annotated[str, typer.Option("--dataset", help="meld, iemocap, or a labelled conversation file")] = "meld",
+    split: Annotated[str, typer.Option("--split")] = "test",
+    rounds: Annotated[int, typer.Option("--rounds", help="timed passes per pipeline, interleaved; the median counts", min=1)] = 3,
+    cascade: Annotated[str | None, typer.Option("--cascade", help="also time this cascade bundle (inference/cascade.py)")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Utterances/s, peak memory and weighted F1 of the same model run five ways (sentence-transformers by hand,
+    emotrace PyTorch, ONNX fp32, ONNX int8, cascade), each in its own process, plus `analyze` cold start."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from emotrace.inference.onnx_model import has_export
+    from emotrace.inference.speed import cold_starts, run_bench, summarise
+
+    if not has_export(model, "onnx-int8"):
+        raise EmotraceError(f"model '{model}' has no ONNX export yet", hint=f"run `emotrace export --model {model} --backend onnx-int8` first")
+    table = summarise(run_bench(model, dataset, split, data_dir, rounds, cascade))
+    view = Table(title=f"{dataset} {split}: {next(iter(table.values()))['rounds']} rounds per pipeline")
+    for column in ("pipeline", "utterances/s", "× plain", "weighted F1", "Δ F1", "peak RSS MB", "exit rate"):
+        view.add_column(column, justify="left" if column == "pipeline" else "right")
+    for name, row in table.items():
+        exit_rate = "" if row["exit_rate"] is None else f"{row['exit_rate']:.2f}"
+        view.add_row(
+            name, f"{row['utterances_per_second']:.0f}", f"{row.get('speedup_vs_plain', 1.0):.2f}", f"{row['weighted_f1']:.2f}",
+            f"{row.get('weighted_f1_change_vs_plain', 0.0):+.2f}", f"{row['peak_rss_mb']:.0f}", exit_rate,
+        )
+    Console().print(view)
+    starts = cold_starts(str(_cold_start_example()))
+    typer.echo(f"analyze cold start to first output: {starts['auto']:.2f} s (auto backend), {starts['torch']:.2f} s (torch)")
+
+
+def _cold_start_example() -> Path:
+    """A three-turn transcript in the cache, for timing `analyze` from process start."""
+    from emotrace.datasets.emodb import cache_root
+    from emotrace.io.atomic import write_text_atomic
+
+    path = cache_root() / "bench" / "cold_start.txt"
+    if not path.is_file():
+        write_text_atomic(path, "Ann: Hi, how are you?\nBob: Terrible, my flight was cancelled!\nAnn: Oh no, I'm so sorry.\n")
+    return path
+
+
+@app.command()
 def datasets(data_dir: DataDir = None) -> None:
     """List supported benchmark data sets and whether their files are found."""
     from rich.console import Console
@@ -238,6 +341,40 @@ def models() -> None:
     for name, path in bundled_models().items():
         config = read_config(path)
         typer.echo(f"  {name:20} {config['model']} trained on {config.get('data', {}).get('name', '?')}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option("--host", help="address to listen on (0.0.0.0: every interface)")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port")] = 8000,
+    model: Annotated[str, typer.Option("--model", help="shipped model loaded at startup; requests naming no model use it")] = "default",
+    api_key_file: Annotated[Path | None, typer.Option("--api-key-file", help="require this file's first line as the API key")] = None,
+    media_root: Annotated[Path | None, typer.Option("--media-root", help="let requests name media files under this folder")] = None,
+    models_dir: Annotated[Path | None, typer.Option("--models-dir", help="also offer the bundles in this folder, by name")] = None,
+    max_body_mb: Annotated[float, typer.Option("--max-body-mb", help="largest request body, uploads included", min=0.01)] = 32.0,
+    max_utterances: Annotated[int, typer.Option("--max-utterances", help="most utterances per request", min=1)] = 2000,
+    max_queue: Annotated[int, typer.Option("--max-queue", help="most requests waiting or running; more get 503", min=1)] = 32,
+) -> None:
+    """Serve the HTTP API (/v1/analyze, /docs) and the web page at http://HOST:PORT/."""
+    try:
+        import uvicorn
+
+        from emotrace.serve import ServeSettings, create_app
+        from emotrace.serve.settings import checked_folder, read_api_key
+    except ModuleNotFoundError as error:
+        if error.name not in ("fastapi", "uvicorn", "starlette", "multipart", "python_multipart"):
+            raise
+        raise EmotraceError(f"the web service needs {error.name}, which is not installed", hint="pip install 'emotrace[serve]'") from None
+    settings = ServeSettings(
+        model=model,
+        api_key=read_api_key(api_key_file) if api_key_file else None,
+        media_root=checked_folder(media_root, "--media-root") if media_root else None,
+        models_dir=checked_folder(models_dir, "--models-dir") if models_dir else None,
+        max_body_bytes=int(max_body_mb * 2**20),
+        max_utterances=max_utterances,
+        max_queue=max_queue,
+    )
+    uvicorn.run(create_app(settings), host=host, port=port)
 
 
 def _report(model_ref: Path | str, conversations: list[Conversation], tag: str) -> None:

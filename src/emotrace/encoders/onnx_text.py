@@ -194,7 +194,7 @@ class OnnxBackend:
             raise EmotraceError("tokenizer.json missing beside the ONNX model", path=str(tokenizer_path), hint=export_hint(_variant_of(self.path)))
 
         options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or os.cpu_count() or 1
+        options.intra_op_num_threads = threads or int(os.environ.get("OMP_NUM_THREADS") or 0) or os.cpu_count() or 1  # a batch worker gets its share
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
         try:

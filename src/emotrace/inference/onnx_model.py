@@ -64,7 +64,7 @@ class OnnxERCModel:
         self.temperature = float(spec["temperature"])
         self._spec = spec
         options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or os.cpu_count() or 1
+        options.intra_op_num_threads = threads or int(os.environ.get("OMP_NUM_THREADS") or 0) or os.cpu_count() or 1  # a batch worker gets its share
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
         self._encoder = ort.InferenceSession(str(folder / VARIANTS[backend]), sess_options=options, providers=["CPUExecutionProvider"])
@@ -107,6 +107,11 @@ class OnnxERCModel:
         """(emotion probabilities (N, labels), sentiment probabilities (N, 3) or None), N utterances in input order."""
         inputs = [item for conversation in conversations for item in self.texts(conversation)]
         vectors = self.encode(inputs) if inputs else np.zeros((0, self._spec["dim"]), dtype=np.float32)
+        return self.probabilities_of_vectors(conversations, vectors)
+
+    def probabilities_of_vectors(self, conversations: list[Conversation], vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """The head alone over given utterance vectors (rows in conversation order), e.g. a cascade's mix of real
+        and surrogate embeddings (inference/cascade.py)."""
         emotions, sentiments, start = [], [], 0
         for conversation in conversations:
             end = start + len(conversation)

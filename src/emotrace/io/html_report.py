@@ -15,7 +15,8 @@ COLOURS = {
     "disgust": "#2e8b57", "surprise": "#ff8c00", "boredom": "#8d6e63", "frustration": "#c2185b", "excitement": "#ff5fa2",
     ABSTAIN_LABEL: "#ffffff",
 }
-_STYLE = """
+# Shared with the web page (`emotrace serve`), which shows the same timeline.
+STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 60rem; color: #222; }
 .turn { display: grid; grid-template-columns: 3rem 8rem 1fr 9rem; gap: .75rem; padding: .5rem .75rem;
         border-left: .4rem solid var(--emotion); margin: .3rem 0; background: #fafafa; }
@@ -25,6 +26,9 @@ body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 60rem; 
 .details { color: #666; font-size: .8rem; }
 .legend span { display: inline-block; margin-right: 1rem; }
 .legend i { display: inline-block; width: .8rem; height: .8rem; background: var(--emotion); margin-right: .3rem; }
+.turn.uncertain { border-left-style: dashed; border-left-color: #607d8b;
+                  background: repeating-linear-gradient(135deg, #fafafa 0 .6rem, #eceff1 .6rem 1.2rem); }
+.turn.uncertain .label::before { content: "? "; }
 """
 
 
@@ -44,7 +48,8 @@ def _turn(index: int, utterance_time: float | None, speaker: str, text: str, pre
         if score > 0:
             details.append(f"most influential earlier turn: {turn} (−{score:.2f} without it)")
     return (
-        f'<div class="turn" style="--emotion: {colour}"><div class="time">{index}<br>{clock}</div>'
+        f'<div class="{"turn uncertain" if prediction.label == ABSTAIN_LABEL else "turn"}" style="--emotion: {colour}">'
+        f'<div class="time">{index}<br>{clock}</div>'
         f'<div class="speaker">{html.escape(speaker)}</div><div class="text">{shown}'
         f'<div class="details">{" · ".join(details)}</div></div>'
         f'<div><span class="label">{html.escape(prediction.label)}</span> {prediction.confidence:.2f}'
@@ -62,16 +67,21 @@ def _highlighted(words: list[list]) -> str:
     return " ".join(spans)
 
 
-def render_report(conversations: list[Conversation], predictions: list[list[Prediction]], title: str = "emotrace report") -> str:
+def render_timeline(conversations: list[Conversation], predictions: list[list[Prediction]]) -> str:
+    """The legend and one timeline per conversation: the report's body, and what the web page inserts (with `STYLE`)."""
     sections = []
     for conversation, predicted in zip(conversations, predictions):
         turns = [_turn(i, u.start, u.speaker, u.text, p) for i, (u, p) in enumerate(zip(conversation.utterances, predicted), 1)]
         sections.append(f'<section class="conversation"><h2>{html.escape(conversation.id)}</h2>{"".join(turns)}</section>')
     legend = "".join(f'<span style="--emotion: {colour}"><i></i>{name}</span>' for name, colour in COLOURS.items())
+    return f'<p class="legend">{legend}</p>{"".join(sections)}'
+
+
+def render_report(conversations: list[Conversation], predictions: list[list[Prediction]], title: str = "emotrace report") -> str:
     return (
         f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
-        f"<style>{_STYLE}</style></head><body><h1>{html.escape(title)}</h1>"
-        f'<p class="legend">{legend}</p>{"".join(sections)}</body></html>\n'
+        f"<style>{STYLE}</style></head><body><h1>{html.escape(title)}</h1>"
+        f"{render_timeline(conversations, predictions)}</body></html>\n"
     )
 
 

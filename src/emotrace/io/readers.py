@@ -24,6 +24,7 @@ from emotrace.schema import MEDIA_KINDS, Conversation, Utterance
 INPUT_FORMATS = ("jsonl", "csv", "transcript", "srt", "vtt", "community")
 SPLITS = ("train", "dev", "test")
 _EXTENSIONS = {".jsonl": "jsonl", ".csv": "csv", ".txt": "transcript", ".srt": "srt", ".vtt": "vtt", ".pkl": "community"}
+INPUT_EXTENSIONS = tuple(_EXTENSIONS)
 _SHAPES = {
     "jsonl": 'one JSON object per line: {"id": ..., "utterances": [{"speaker": ..., "text": ...}]}',
     "csv": "a header row with conversation, speaker and text columns, then one row per utterance",
@@ -113,13 +114,31 @@ def _read_text(source: Path, max_bytes: int) -> str:
                 path=where,
                 hint="split the file or raise --max-mb",
             )
-        data = source.read_bytes().removeprefix(b"\xef\xbb\xbf")
+        data = source.read_bytes()
     except OSError as error:
         raise EmotraceError(f"cannot read the file: {error.strerror}", path=where, hint="check its permissions") from error
+    return _decode(data, where)
+
+
+def read_jsonl_range(path: str | Path, start: int, end: int, first_line: int) -> list[Conversation]:
+    """The conversations in bytes [start, end) of a JSONL file, where byte `start` begins line `first_line`: one shard
+    of a file too large to read at once, with error line numbers and default ids (`conv<line>`) as in the whole file."""
+    source = Path(path)
+    try:
+        with source.open("rb") as handle:
+            handle.seek(start)
+            data = handle.read(end - start)
+    except OSError as error:
+        raise EmotraceError(f"cannot read the file: {error.strerror}", path=str(source), hint="check its permissions") from error
+    return _read_jsonl(_decode(data, str(source), first_line), str(source), source.stem, first_line)
+
+
+def _decode(data: bytes, where: str, first_line: int = 1) -> str:
+    data = data.removeprefix(b"\xef\xbb\xbf")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as error:
-        line = data.count(b"\n", 0, error.start) + 1
+        line = data.count(b"\n", 0, error.start) + first_line
         raise EmotraceError(
             f"not valid UTF-8 (byte 0x{data[error.start]:02x})", path=where, line=line, hint="re-save the file as UTF-8"
         ) from error
@@ -174,9 +193,9 @@ def _clock_seconds(value: str) -> float | None:
 # --- jsonl -----------------------------------------------------------------------------------------------------------
 
 
-def _read_jsonl(text: str, where: str, _stem: str) -> list[Conversation]:
+def _read_jsonl(text: str, where: str, _stem: str, first_line: int = 1) -> list[Conversation]:
     conversations = []
-    for number, line in enumerate(_lines(text), start=1):
+    for number, line in enumerate(_lines(text), start=first_line):
         if not line.strip():
             continue
         try:
