@@ -28,9 +28,8 @@ _executor_lock = threading.Lock()
 
 
 def inference_thread() -> ThreadPoolExecutor:
-    """The one thread that runs every model call of the process, for every app in it. Models hold thread-bound
-    state (the text encoder's SQLite embedding cache may only be used by the thread that opened it), so they
-    must not meet a second thread, e.g. after an app restart or a warm-up."""
+    """The one thread that runs every model call of the process, for every app in it: the models are not written
+    for concurrent calls (memoised media, the embedding cache's connection), and torch uses every core anyway."""
     global _executor
     with _executor_lock:
         if _executor is None:
