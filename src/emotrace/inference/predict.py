@@ -85,17 +85,32 @@ def predict(
         uncertainty = decompose(emotion_samples)
     else:
         emotion, sentiment = predict_probabilities(model, conversations, batch_utterances, progress)
+    return predictions_of_probabilities(conversations, model.labels, emotion, model.sentiment_labels, sentiment, uncertainty, abstain_below)
+
+
+def predictions_of_probabilities(
+    conversations: list[Conversation],
+    labels: list[str],
+    emotion: np.ndarray,
+    sentiment_labels: list[str] | None = None,
+    sentiment: np.ndarray | None = None,
+    uncertainty: dict[str, np.ndarray] | None = None,
+    abstain_below: float | None = None,
+) -> list[list[Prediction]]:
+    """`Prediction`s grouped per conversation from per-utterance probability rows (conversation order). A sentiment
+    row of NaN means no sentiment for that utterance (a cascade's early exits: the saver predicts emotion only)."""
     predictions: list[list[Prediction]] = []
     row = 0
     for conversation in conversations:
         per_conversation = []
         for _ in conversation.utterances:
+            has_sentiment = sentiment is not None and not np.isnan(sentiment[row]).any()
             per_conversation.append(
                 Prediction.from_probabilities(
-                    model.labels,
+                    labels,
                     emotion[row].tolist(),
-                    model.sentiment_labels,
-                    None if sentiment is None else sentiment[row].tolist(),
+                    sentiment_labels,
+                    sentiment[row].tolist() if has_sentiment else None,
                     None if uncertainty is None else {name: float(values[row]) for name, values in uncertainty.items()},
                     abstain_below,
                 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -22,7 +23,17 @@ class FrozenEmbeddingModel(ERCModel):
 
     def prepare(self, conversations: list[Conversation], progress: bool = False) -> list[dict[str, Any]]:
         texts = [u.text for c in conversations for u in c.utterances]
-        vectors = torch.from_numpy((self.text_encoder or TextEncoder()).embed(texts, progress=progress))
+        return self.items_from_embeddings(conversations, self.embed_texts(texts, progress))
+
+    def embed_texts(self, texts: list[str], progress: bool = False) -> np.ndarray:
+        """(N, 384) utterance embeddings from the model's text encoder; a cascade (inference/cascade.py) asks only
+        for the turns its saver did not answer."""
+        return (self.text_encoder or TextEncoder()).embed(texts, progress=progress)
+
+    def items_from_embeddings(self, conversations: list[Conversation], embeddings: np.ndarray) -> list[dict[str, Any]]:
+        """Prepared items from given utterance embeddings (rows in conversation order), e.g. a cascade's mix of
+        real and surrogate embeddings."""
+        vectors = torch.from_numpy(embeddings)
         items, start = [], 0
         for conversation in conversations:
             end = start + len(conversation)
