@@ -31,11 +31,12 @@ from emotrace.schema import Conversation
 
 EXPORT_FILE, HEAD_FILE, TOKENIZER_FILE = "export.json", "head.onnx", "tokenizer.json"
 ONNX_BACKENDS = tuple(VARIANTS)
+EXPORT_RECIPE = "2"  # bumped when the export itself changes (graphs, quantisation), so old exports are not reused
 
 
 def export_dir(bundle: Path) -> Path:
-    """Where a bundle's export lives: `<cache>/onnx/bundles/<name>-<fingerprint of config and weights>`."""
-    digest = hashlib.sha256()
+    """Where a bundle's export lives: `<cache>/onnx/bundles/<name>-<fingerprint of the export recipe, config and weights>`."""
+    digest = hashlib.sha256(EXPORT_RECIPE.encode())
     for name in (CONFIG_FILE, WEIGHTS_FILE):
         digest.update((bundle / name).read_bytes())
     return cache_root() / "onnx" / "bundles" / f"{bundle.name}-{digest.hexdigest()[:12]}"
