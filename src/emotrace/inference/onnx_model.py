@@ -31,7 +31,8 @@ from emotrace.schema import Conversation
 
 EXPORT_FILE, HEAD_FILE, TOKENIZER_FILE = "export.json", "head.onnx", "tokenizer.json"
 ONNX_BACKENDS = tuple(VARIANTS)
-EXPORT_RECIPE = "2"  # bumped when the export itself changes (graphs, quantisation), so old exports are not reused
+EXPORTABLE_MODELS = ("mlp", "bigru", "finetune", "finetune-bigru")  # text models whose forward traces to ONNX as is
+EXPORT_RECIPE = "3"  # bumped when the export itself changes (graphs, quantisation), so old exports are not reused
 
 
 def export_dir(bundle: Path) -> Path:

@@ -20,7 +20,6 @@ if TYPE_CHECKING:
 
 LATE_FUSION = "late"
 TORCH = "torch"
-ONNX_EXPORTABLE = ("mlp", "bigru", "finetune", "finetune-bigru")
 
 
 @dataclass(frozen=True)
@@ -121,9 +120,10 @@ class Analyzer:
 
 def _is_text_export_candidate(name: str) -> bool:
     """Only text models are exported; a media or fusion bundle passed as --model is never looked up in the cache."""
+    from emotrace.inference.onnx_model import EXPORTABLE_MODELS
     from emotrace.models.bundle import bundle_path, read_config
 
-    return read_config(bundle_path(name))["model"] in ONNX_EXPORTABLE
+    return read_config(bundle_path(name))["model"] in EXPORTABLE_MODELS
 
 
 def add_explanations(model: ERCModel, conversations: list[Conversation], predictions: list[list[Prediction]]) -> None:

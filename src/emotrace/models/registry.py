@@ -28,6 +28,7 @@ def _ensure_loaded() -> None:
     import emotrace.models.finetune  # noqa: F401
     import emotrace.models.frozen  # noqa: F401
     import emotrace.models.multimodal  # noqa: F401
+    import emotrace.models.skip_rnn  # noqa: F401
     import emotrace.models.speech  # noqa: F401
 
 
