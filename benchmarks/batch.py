@@ -87,8 +87,15 @@ def engine_run(engine: str, inputs: Path, spec: Any, workers: int) -> dict[str, 
 
     out_dir = WORK / f"out-{engine}"
     shutil.rmtree(out_dir, ignore_errors=True)
-    os.environ["EMOTRACE_CACHE"] = str(WORK / f"cache-{engine}")
-    shutil.rmtree(os.environ["EMOTRACE_CACHE"], ignore_errors=True)
+    from emotrace.datasets.emodb import cache_root
+
+    exports = cache_root() / "onnx"  # model exports (`emotrace export`) are set-up, not work: every run sees them
+    cache = WORK / f"cache-{engine}"
+    shutil.rmtree(cache, ignore_errors=True)
+    cache.mkdir(parents=True)
+    if exports.is_dir():
+        (cache / "onnx").symlink_to(exports.resolve())
+    os.environ["EMOTRACE_CACHE"] = str(cache)
     report = run_batch([inputs], out_dir, spec, engine=engine, workers=workers, progress=sys.stderr.isatty())
     if report.failures:
         raise SystemExit(f"{engine}: {len(report.failures)} shards failed, e.g. {report.failures[0]}")
@@ -140,6 +147,7 @@ def main() -> None:
     parser.add_argument("--model", default="default")
     parser.add_argument("--backend", default="torch", help="the text model's runtime (torch, as in benchmarks/throughput.py)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--fresh", action="store_true", help="rerun the engines even when their results are cached")
     args = parser.parse_args()
 
     from emotrace.inference.pipeline import AnalysisOptions
@@ -150,7 +158,12 @@ def main() -> None:
     files = len(list(inputs.glob("*.jsonl")))
     utterances = sum(len(json.loads(line)["utterances"]) for path in inputs.glob("*.jsonl") for line in path.read_text(encoding="utf-8").splitlines())
     spec = BatchSpec(AnalysisOptions(model=args.model, backend=args.backend))
-    engines = {engine: engine_run(engine, inputs, spec, args.workers) for engine in ("dask", "local")}
+    engines = {}
+    for engine in ("dask", "local"):  # each engine's run is cached, so an interrupted benchmark redoes only what is missing
+        cached = WORK / f"engine-{engine}-{args.conversations}-{args.files}-seed{args.seed}-{args.model}-{args.backend}-{args.workers}.json"
+        if args.fresh or not cached.is_file():
+            write_text_atomic(cached, json.dumps(engine_run(engine, inputs, spec, args.workers)) + "\n")
+        engines[engine] = json.loads(cached.read_text(encoding="utf-8"))
     identical = all((WORK / "out-dask" / p.name).read_bytes() == p.read_bytes() for p in (WORK / "out-local").glob("*.jsonl"))
     command = [sys.executable, "-m", "emotrace", "analyze", str(inputs), "--engine", "dask", "--workers", str(args.workers)]
     command += ["--model", args.model, "--backend", args.backend]
