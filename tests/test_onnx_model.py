@@ -63,7 +63,7 @@ def test_missing_export_and_media_models_are_one_line_errors(tmp_path: Path) -> 
     bundle = save_bundle(model.eval(), tmp_path / "mlp", {}, "# test bundle\n")
     with pytest.raises(EmotraceError, match="no onnx-int8 export yet.*emotrace export --model"):
         load_onnx_model(bundle, "onnx-int8")
-    with pytest.raises(EmotraceError, match="only text models export to ONNX"):
+    with pytest.raises(EmotraceError, match="only the text models .* export to ONNX"):
         export_bundle("speech")
 
 

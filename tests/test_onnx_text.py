@@ -89,7 +89,7 @@ def test_cli_export_writes_both_models_and_prints_paths(export_run: subprocess.C
 def test_onnx_fp32_and_int8_match_torch(onnx_dir: Path, torch_vectors: np.ndarray) -> None:
     fp32 = OnnxBackend(onnx_dir / "fp32.onnx")
     int8 = OnnxBackend(onnx_dir / "int8.onnx")
-    assert (fp32.backend_id, int8.backend_id) == ("onnx-fp32", "onnx-int8")
+    assert (fp32.backend_id, int8.backend_id) == ("onnx-fp32", "onnx-int8-smoothquant")
     assert len(fp32._tokenizer.encode(LONG).ids) == 256  # truncation at max_length, not tokenizer.json's 128
     fp32_batch, int8_batch = fp32.encode(SENTENCES), int8.encode(SENTENCES)  # one padded batch: short and 256-token rows
     for vectors in (fp32_batch, int8_batch):
@@ -105,12 +105,13 @@ def test_onnx_fp32_and_int8_match_torch(onnx_dir: Path, torch_vectors: np.ndarra
     print(f"int8 one batch vs one at a time: min {int8_batch_vs_alone.min():.4f}")
     assert fp32_cos.min() >= 0.9999
     np.testing.assert_allclose(fp32_batch, fp32_alone, atol=1e-5)  # fp32: padding and batch-mates change nothing
-    # int8 (per-channel dynamic QInt8): measured here min 0.958 / mean 0.982 in one batch, 0.968 / 0.985 one at a
-    # time; on 1,000 MELD utterances mean 0.986, min 0.94. The brief's 0.99 / 0.97 held only on template sentences.
-    for measured in (int8_cos, int8_alone_cos):
-        assert measured.mean() >= 0.975 and measured.min() >= 0.95
-    # int8 activations are quantised with one scale per batch, so batch-mates move a vector a little (measured >= 0.945)
-    assert int8_batch_vs_alone.min() >= 0.93
+    # int8 (SmoothQuant, then per-channel dynamic QInt8), measured here: one at a time mean 0.995, min 0.986 (plain
+    # dynamic: 0.987 / 0.971). In this one batch every row is padded to the 256-token LONG row and all rows share one
+    # activation scale: mean 0.976, min 0.943 (plain dynamic 0.983 / 0.960). The runtime sorts by length, so its
+    # batches are never this mixed (benchmarks/int8_accuracy.py measures MELD).
+    assert int8_alone_cos.mean() >= 0.99 and int8_alone_cos.min() >= 0.98
+    assert int8_cos.mean() >= 0.97 and int8_cos.min() >= 0.93
+    assert int8_batch_vs_alone.min() >= 0.93  # measured 0.959
 
 def test_onnx_backend_runs_without_torch_or_transformers(onnx_dir: Path) -> None:
     script = (
@@ -129,7 +130,7 @@ def test_text_encoder_caches_onnx_under_its_own_id(onnx_dir: Path, tmp_path: Pat
     cache = EmbeddingCache(tmp_path / "embeddings.sqlite")
     onnx = TextEncoder(backend=text_backend("onnx-int8"), cache=cache)
     torch_id = TextEncoder(cache=cache).encoder_id
-    assert onnx.encoder_id != torch_id and onnx.encoder_id.endswith("onnx-int8")
+    assert onnx.encoder_id != torch_id and onnx.encoder_id.endswith("onnx-int8-smoothquant")
     vectors = onnx.embed(["hello there", "I am so angry!", "hello there"])
     assert vectors.shape == (3, 384)
     assert set(cache.get_many(onnx.encoder_id, ["hello there", "I am so angry!"])) == {"hello there", "I am so angry!"}

@@ -49,6 +49,7 @@ INPUTS = ("input_ids", "attention_mask")
 OUTPUT = "embedding"
 BACKEND_KEY = "emotrace.backend"
 VARIANTS = {"onnx-fp32": "fp32.onnx", "onnx-int8": "int8.onnx"}
+SMOOTHQUANT_ID = "onnx-int8-smoothquant"  # backend id of an int8 model made with SmoothQuant (the default)
 INSTALL_HINT = "pip install 'emotrace[onnx]'"
 
 
@@ -65,20 +66,43 @@ def export_hint(backend: str = "onnx-int8") -> str:
     return f"run `emotrace export --backend {backend}`"
 
 
-def export_onnx(out_dir: Path | None = None, int8: bool = False) -> Path:
+def export_onnx(out_dir: Path | None = None, int8: bool = False, smoothquant: bool = True) -> Path:
     """Export MiniLM to `out_dir/fp32.onnx` (and, with `int8`, also `out_dir/int8.onnx`) with `tokenizer.json`.
 
-    Returns the path of the requested model (int8 when `int8`, else fp32). Every file is written atomically.
+    `smoothquant` (the default) smooths the int8 model on the shipped calibration dialogues first; False gives plain
+    dynamic quantisation. Returns the path of the requested model (int8 when `int8`, else fp32). Every file is
+    written atomically.
     """
     require_export_tools()
-    import torch
-
-    from emotrace.encoders.minilm import load_bert, mean_pool, minilm_path
+    from emotrace.encoders.minilm import minilm_path
 
     folder = Path(out_dir) if out_dir is not None else default_onnx_dir()
     if folder.exists() and not folder.is_dir():
         raise EmotraceError("the export folder is a file", path=str(folder), hint="give --out a folder")
     folder.mkdir(parents=True, exist_ok=True)
+    embedder, example = minilm_embedder()
+    fp32_path = folder / VARIANTS["onnx-fp32"]
+    export_graph(embedder, example, fp32_path)
+    with atomic_path(folder / "tokenizer.json") as temporary:
+        shutil.copyfile(minilm_path() / "tokenizer.json", temporary)
+    if not int8:
+        return fp32_path
+    int8_path = folder / VARIANTS["onnx-int8"]
+    calibration = None
+    if smoothquant:
+        from emotrace.encoders.calibration_dialogues import calibration_texts
+        from emotrace.encoders.smoothquant import tokenised_batches
+
+        calibration = tokenised_batches(calibration_texts(), max_length=256)
+    export_int8(embedder, example, fp32_path, int8_path, calibration)
+    return int8_path
+
+
+def minilm_embedder() -> tuple[Any, dict[str, Any]]:
+    """The torch module `export_onnx` traces (MiniLM, masked mean pooling, L2 normalisation) and its example inputs."""
+    import torch
+
+    from emotrace.encoders.minilm import load_bert, mean_pool
 
     class Embedder(torch.nn.Module):
         def __init__(self, bert: Any) -> None:
@@ -95,15 +119,7 @@ def export_onnx(out_dir: Path | None = None, int8: bool = False) -> Path:
     bert.set_attn_implementation("eager")
     bert.eval()
     input_ids = torch.tensor([[101, 7592, 2088, 999, 102], [101, 7592, 102, 0, 0]], dtype=torch.long)
-    fp32_path = folder / VARIANTS["onnx-fp32"]
-    export_graph(Embedder(bert), {"input_ids": input_ids, "attention_mask": (input_ids != 0).long()}, fp32_path)
-    with atomic_path(folder / "tokenizer.json") as temporary:
-        shutil.copyfile(minilm_path() / "tokenizer.json", temporary)
-    if not int8:
-        return fp32_path
-    int8_path = folder / VARIANTS["onnx-int8"]
-    quantise_int8(fp32_path, int8_path)
-    return int8_path
+    return Embedder(bert).eval(), {"input_ids": input_ids, "attention_mask": (input_ids != 0).long()}
 
 
 def export_graph(module: Any, inputs: dict[str, Any], path: Path, outputs: tuple[str, ...] = (OUTPUT,)) -> None:
@@ -120,14 +136,35 @@ def export_graph(module: Any, inputs: dict[str, Any], path: Path, outputs: tuple
         _tag(onnx, temporary, "onnx-fp32")
 
 
-def quantise_int8(fp32_path: Path, int8_path: Path) -> None:
-    """Per-channel dynamic int8 (weights int8 per output channel, activations quantised on the fly)."""
+def export_int8(module: Any, inputs: dict[str, Any], fp32_path: Path, int8_path: Path, calibration: list[dict[str, Any]] | None) -> None:
+    """The int8 graph of `module` (already exported to `fp32_path`) at `int8_path`.
+
+    With `calibration` (batches of `module`'s keyword inputs): SmoothQuant (encoders/smoothquant.py), i.e. a
+    smoothed copy of `module` traced to a temporary fp32 graph, which is then quantised. Without: `fp32_path`
+    quantised as it is (plain dynamic quantisation).
+    """
+    if calibration is None:
+        quantise_int8(fp32_path, int8_path)
+        return
+    import tempfile
+
+    from emotrace.encoders.smoothquant import smoothquant
+
+    with tempfile.TemporaryDirectory(prefix=".smoothquant-", dir=int8_path.parent) as scratch:
+        smoothed_path = Path(scratch) / "smoothed.onnx"
+        export_graph(smoothquant(module, calibration), inputs, smoothed_path)
+        quantise_int8(smoothed_path, int8_path, backend_id=SMOOTHQUANT_ID)
+
+
+def quantise_int8(fp32_path: Path, int8_path: Path, backend_id: str = "onnx-int8") -> None:
+    """Per-channel dynamic int8 (weights int8 per output channel, activations quantised on the fly), tagged
+    `backend_id` so that vectors from differently made int8 models never share an embedding-cache entry."""
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     with atomic_path(int8_path) as temporary, _quiet_export():
         quantize_dynamic(fp32_path, temporary, per_channel=True, weight_type=QuantType.QInt8)
-        _tag(onnx, temporary, "onnx-int8")
+        _tag(onnx, temporary, backend_id)
 
 
 def require_export_tools() -> None:

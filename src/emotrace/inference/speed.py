@@ -104,9 +104,20 @@ def measure_in_process(name: str, bundle: str, conversations: list[Conversation]
         "utterances_per_second": len(gold) / seconds,
         "load_seconds": load_seconds,
         "weighted_f1": scores["weighted_f1"],
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_rss_mb": peak_rss_mb(),
         "exit_rate": None if exited is None else float(np.mean(exited)),
     }
+
+
+def peak_rss_mb() -> float:
+    """This process image's peak resident memory. Linux's `ru_maxrss` survives exec, so a child started by a big
+    parent would report the parent's size; `VmHWM` belongs to the new image alone."""
+    try:
+        status = open("/proc/self/status", encoding="ascii").read()
+    except OSError:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    kilobytes = next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:"))
+    return int(kilobytes) / 1024
 
 
 def measure(name: str, bundle: str, dataset: str, split: str, data_dir: str | None, cascade: str | None = None) -> dict[str, Any]:

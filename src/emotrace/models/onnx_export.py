@@ -14,15 +14,19 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from emotrace.encoders.onnx_text import VARIANTS, export_graph, quantise_int8, require_export_tools
+from emotrace.encoders.onnx_text import VARIANTS, export_graph, export_int8, require_export_tools
 from emotrace.errors import EmotraceError
-from emotrace.inference.onnx_model import EXPORT_FILE, HEAD_FILE, TOKENIZER_FILE, export_dir
+from emotrace.inference.onnx_model import EXPORT_FILE, EXPORTABLE_MODELS, HEAD_FILE, TOKENIZER_FILE, export_dir
 from emotrace.io.atomic import write_text_atomic
 from emotrace.models.bundle import bundle_path, load_bundle
 
 
-def export_bundle(name_or_dir: str | Path, int8: bool = False) -> Path:
-    """Write the bundle's encoder (fp32, and int8 when asked), head and runtime spec; returns the export folder."""
+def export_bundle(name_or_dir: str | Path, int8: bool = False, smoothquant: bool = True) -> Path:
+    """Write the bundle's encoder (fp32, and int8 when asked), head and runtime spec; returns the export folder.
+
+    `smoothquant` (the default) smooths the int8 encoder first (encoders/smoothquant.py), calibrated on the shipped
+    dialogues turned into this model's own encoder inputs; False gives plain dynamic quantisation.
+    """
     require_export_tools()
     import torch
 
@@ -33,8 +37,8 @@ def export_bundle(name_or_dir: str | Path, int8: bool = False) -> Path:
 
     bundle = bundle_path(name_or_dir)
     model = load_bundle(bundle)
-    if not isinstance(model, FrozenEmbeddingModel | ContextFineTuned):
-        raise EmotraceError(f"'{name_or_dir}' is a {model.registry_name} model; only text models export to ONNX", hint="pass a text model, e.g. --model default")
+    if model.registry_name not in EXPORTABLE_MODELS or not isinstance(model, FrozenEmbeddingModel | ContextFineTuned):
+        raise EmotraceError(f"'{name_or_dir}' is a {model.registry_name} model; only the text models {', '.join(EXPORTABLE_MODELS)} export to ONNX", hint="pass a text model, e.g. --model default")
     folder = export_dir(bundle)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / EXPORT_FILE).unlink(missing_ok=True)  # incomplete until the spec is written again, last
@@ -72,7 +76,7 @@ def export_bundle(name_or_dir: str | Path, int8: bool = False) -> Path:
     fp32_path = folder / VARIANTS["onnx-fp32"]
     export_graph(Encoder().eval(), inputs, fp32_path)
     if int8:
-        quantise_int8(fp32_path, folder / VARIANTS["onnx-int8"])
+        export_int8(Encoder().eval(), inputs, fp32_path, folder / VARIANTS["onnx-int8"], _calibration(model, pairs) if smoothquant else None)
     outputs = ("emotion",) if model.sentiment_labels is None else ("emotion", "sentiment")
     head_inputs = {"vectors": torch.zeros(1, 3, 384), "speakers": torch.tensor([[0, 1, 0]])}
     export_graph(Head().eval(), head_inputs, folder / HEAD_FILE, outputs=outputs)
@@ -93,3 +97,15 @@ def export_bundle(name_or_dir: str | Path, int8: bool = False) -> Path:
     }
     write_text_atomic(folder / EXPORT_FILE, json.dumps(spec, indent=2) + "\n")
     return folder
+
+
+def _calibration(model: Any, pairs: bool) -> list[dict[str, Any]]:
+    """SmoothQuant calibration batches: the shipped dialogues as this model's encoder sees them at run time."""
+    from emotrace.encoders.calibration_dialogues import calibration_conversations, calibration_texts
+    from emotrace.encoders.smoothquant import tokenised_batches
+    from emotrace.models.turns import context_pairs
+
+    if not pairs:
+        return tokenised_batches(calibration_texts(), max_length=256)
+    inputs = [pair for conversation in calibration_conversations() for pair in context_pairs(conversation, model.past, model.future)]
+    return tokenised_batches(inputs, max_length=model.max_length, truncate_left=True)
