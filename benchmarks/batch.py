@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import random
 import re
 import shutil
@@ -29,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import RESULTS, ROOT, RUNS, update_readme, write_text_atomic  # noqa: E402
+from common import RESULTS, ROOT, RUNS, cpu_description, update_readme, write_text_atomic  # noqa: E402
 
 FULL_SIZE = 10_000
 WORK = RUNS / "batch"
@@ -177,7 +176,7 @@ def main() -> None:
         "engines": engines,
         "dask_and_local_outputs_identical": identical,
         "resume": kill_and_resume(inputs, command, files),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+        "machine": cpu_description(),
         "command": " ".join(["python", "benchmarks/batch.py", *sys.argv[1:]]),
         "date": date.today().isoformat(),
     }

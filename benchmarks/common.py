@@ -26,6 +26,23 @@ def best_run_by_dev(runs: Path, dataset: str, model: str) -> tuple[Path, dict[Pa
     return max(finished, key=lambda run: dev_f1[run]), dev_f1
 
 
+def cpu_description() -> str:
+    """Architecture, cores and the int8 instructions ONNX Runtime can use: int8 speed and even int8 accuracy depend on
+    them (without VNNI, ORT's u8s8 kernel can saturate), and the machine under a benchmark changes between sessions."""
+    import platform
+
+    flags: set[str] = set()
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="ascii", errors="replace").splitlines():
+            if line.startswith("flags"):
+                flags = set(line.split(":", 1)[1].split())
+                break
+    except OSError:
+        pass
+    named = [label for flag, label in (("avx2", "AVX2"), ("avx512f", "AVX-512"), ("avx512_vnni", "AVX-512 VNNI"), ("avx_vnni", "AVX-VNNI"), ("amx_int8", "AMX-INT8")) if flag in flags]
+    return f"{platform.machine()}, {os.cpu_count()} cores" + (f" ({', '.join(named)})" if named else "")
+
+
 def update_readme(name: str, block: str, readme: Path = ROOT / "README.md") -> None:
     """Replace the README block between `<!-- results:NAME:start -->` and `<!-- results:NAME:end -->`."""
     start, end = f"<!-- results:{name}:start -->", f"<!-- results:{name}:end -->"

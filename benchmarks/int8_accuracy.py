@@ -1,6 +1,7 @@
 """int8 MiniLM on ONNX Runtime: how close each int8 variant stays to fp32, how fast it is, what it costs a biGRU head.
 
     python benchmarks/int8_accuracy.py [--bundle benchmarks/runs/meld/bigru/seed0] [--rounds 5] [--no-sweep]
+    python benchmarks/int8_accuracy.py --report      # only regenerate the README block from the results JSON
 
 On 1,000 MELD test utterances (seeded sample of the distinct texts): cosine to the fp32 export (mean, 1st
 percentile, min) with the texts encoded in batches of 64 in sample order (mixed lengths, so much padding) and one
@@ -19,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import statistics
 import sys
@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import DEFAULT_DATA, RESULTS, ROOT, RUNS, update_readme, write_text_atomic  # noqa: E402
+from common import DEFAULT_DATA, RESULTS, ROOT, RUNS, cpu_description, update_readme, write_text_atomic  # noqa: E402
 
 SAMPLE, CALIBRATION, SEED, BATCH = 1000, 512, 0, 64
 KINDS = {  # MatMul node names of each kind of Linear in the traced graph
@@ -263,7 +263,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--no-sweep", action="store_true", help="skip the dev alpha sweep")
     parser.add_argument("--data-dir", default=DEFAULT_DATA)
+    parser.add_argument("--report", action="store_true", help="only regenerate the README block from the results JSON")
     args = parser.parse_args()
+    if args.report:
+        update_readme("int8_accuracy", readme_block(json.loads((RESULTS / "int8_accuracy.json").read_text(encoding="utf-8"))))
+        return
 
     with tempfile.TemporaryDirectory(prefix="emotrace-int8-") as scratch:
         work = Path(scratch)
@@ -320,7 +324,7 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         "rounds": args.rounds,
         "batch": BATCH,
         "seed": SEED,
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+        "machine": cpu_description(),
         "load_average": {"start": load_start, "end": os.getloadavg()[0]},
         "command": " ".join(["python", "benchmarks/int8_accuracy.py", *sys.argv[1:]]),
         "date": date.today().isoformat(),

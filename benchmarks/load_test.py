@@ -20,7 +20,6 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import random
 import re
 import socket
@@ -35,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import DEFAULT_DATA, RESULTS, ROOT, RUNS, update_readme, write_text_atomic  # noqa: E402
+from common import DEFAULT_DATA, RESULTS, ROOT, RUNS, cpu_description, update_readme, write_text_atomic  # noqa: E402
 
 LOGS = RUNS / "load_test"
 
@@ -70,7 +69,7 @@ def main() -> None:
     result = {
         "command": " ".join(["python", "benchmarks/load_test.py", *sys.argv[1:]]),
         "date": date.today().isoformat(),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+        "machine": cpu_description(),
         "model": args.model,
         "conversations": source,
         "duration_seconds": args.duration,

@@ -179,6 +179,16 @@ def test_hashed_features_are_deterministic_sparse_rows() -> None:
     np.testing.assert_allclose(rows[np.array([2, 0])] @ np.eye(2**12, dtype=np.float32), dense[[2, 0]])
 
 
+@pytest.mark.parametrize("width", [2**10, 2**16])  # the dense (BLAS) and the gathering path of `SparseRows @ W`
+def test_sparse_rows_product_matches_scipy_with_empty_rows_and_repeated_columns(width: int) -> None:
+    texts = ["Oh my God!", "", "no no no no no", "Okay."] * 700  # several dense chunks at 2^10
+    rows = hashed_ngrams(texts, 2**16, (1, 2), (3, 5)).folded(width)
+    weights = np.random.default_rng(0).standard_normal((width, 5)).astype(np.float32)
+    product = rows @ weights
+    assert product.shape == (len(texts), 5) and not product[1].any()
+    np.testing.assert_allclose(product, rows.to_scipy() @ weights, rtol=1e-4, atol=1e-5)
+
+
 @pytest.mark.parametrize("kind", ["hashed-linear", "embedding-bag"])
 def test_save_and_load_give_identical_outputs(
     kind: str, backend: CountingBackend, conversations: list[Conversation], tmp_path: Path

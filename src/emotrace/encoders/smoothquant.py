@@ -17,10 +17,11 @@ here a LayerNorm's output is also the next residual, so that fold would change t
   projection (GELU output, not homogeneous): an explicit per-channel Mul before the Linear.
 
 ALPHA = 0.8 had the best mean cosine to fp32 on MELD dev (benchmarks/int8_accuracy.py, `dev_sweep`; 0.7 is
-close, 0.5 is worse than no smoothing). What limits int8 after smoothing on this project's AVX2 CPU (no VNNI):
-smoothing makes some weight columns large, and ORT's uint8 x int8 kernel then saturates its int16 pair sums
-(ORT's documented caveat); uint8 weights avoid that (MELD test mean cosine 0.996 instead of 0.993, and fewer
-changed predictions) but cost ~10-20% of int8's speed here, so the export keeps int8 weights (the benchmark has both).
+close, 0.5 is worse than no smoothing). The int8 weights stay signed (ORT's u8s8 kernels, the fast ones). On a CPU
+without VNNI (AVX2 only), those kernels can saturate their int16 pair sums when smoothing has made some weight
+columns large (ORT's documented caveat): on such a machine (2026-11-23) MELD test mean cosine was 0.993 with int8
+weights and 0.996 with uint8 weights; on AVX-512 VNNI (2026-12-04) both were 0.996, and uint8 weights ran at half
+the speed. The benchmark keeps both variants, and its table names the CPU.
 """
 
 from __future__ import annotations
