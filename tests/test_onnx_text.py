@@ -108,10 +108,11 @@ def test_onnx_fp32_and_int8_match_torch(onnx_dir: Path, torch_vectors: np.ndarra
     # int8 (SmoothQuant, then per-channel dynamic QInt8), measured here: one at a time mean 0.995, min 0.986 (plain
     # dynamic: 0.987 / 0.971). In this one batch every row is padded to the 256-token LONG row and all rows share one
     # activation scale: mean 0.976, min 0.943 (plain dynamic 0.983 / 0.960). The runtime sorts by length, so its
-    # batches are never this mixed (benchmarks/int8_accuracy.py measures MELD).
-    assert int8_alone_cos.mean() >= 0.99 and int8_alone_cos.min() >= 0.98
-    assert int8_cos.mean() >= 0.97 and int8_cos.min() >= 0.93
-    assert int8_batch_vs_alone.min() >= 0.93  # measured 0.959
+    # batches are never this mixed (benchmarks/int8_accuracy.py measures MELD). Measured on AVX-512 VNNI; the bounds
+    # leave room for CPUs without VNNI, where ORT's u8s8 kernel can saturate (encoders/smoothquant.py).
+    assert int8_alone_cos.mean() >= 0.985 and int8_alone_cos.min() >= 0.97
+    assert int8_cos.mean() >= 0.96 and int8_cos.min() >= 0.90
+    assert int8_batch_vs_alone.min() >= 0.92  # measured 0.959
 
 def test_onnx_backend_runs_without_torch_or_transformers(onnx_dir: Path) -> None:
     script = (
