@@ -107,9 +107,27 @@ def upload_folders() -> set[str]:
 # --- routes ----------------------------------------------------------------------------------------------------------
 
 
+def test_backend_is_checked_at_startup_and_explanations_fall_back_to_pytorch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from emotrace.errors import EmotraceError
+    from emotrace.serve.inputs import analysis_options
+    from emotrace.serve.schemas import AnalyzeOptions
+    from emotrace.serve.settings import check_backend
+
+    monkeypatch.setenv("EMOTRACE_CACHE", str(tmp_path))  # no exports in an empty cache
+    with pytest.raises(EmotraceError, match="unknown --backend 'onnx-int4'.*choose one of auto, torch, onnx-fp32, onnx-int8"):
+        check_backend("onnx-int4", "default")
+    with pytest.raises(EmotraceError, match="no onnx-int8 export yet.*emotrace export --model default --backend onnx-int8"):
+        check_backend("onnx-int8", "default")
+    check_backend("torch", "default")
+    settings = ServeSettings(backend="onnx-int8")
+    assert analysis_options(AnalyzeOptions(), settings).backend == "onnx-int8"
+    assert analysis_options(AnalyzeOptions(explain=True), settings).backend == "auto"  # auto picks PyTorch for these
+    assert analysis_options(AnalyzeOptions(mc_dropout=5), settings).backend == "auto"
+
+
 def test_healthz_and_models_describe_the_server(shared: Analyzer) -> None:
     with serving(shared) as client:
-        assert client.get("/healthz").json() == {"status": "ok", "model": "default", "queue": 0}
+        assert client.get("/healthz").json() == {"status": "ok", "model": "default", "backend": "auto", "queue": 0}
         listing = client.get("/v1/models").json()
     assert listing["default"] == "default"
     models = {model["name"]: model for model in listing["models"]}

@@ -348,6 +348,7 @@ def serve(
     host: Annotated[str, typer.Option("--host", help="address to listen on (0.0.0.0: every interface)")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port")] = 8000,
     model: Annotated[str, typer.Option("--model", help="shipped model loaded at startup; requests naming no model use it")] = "default",
+    backend: Annotated[str, typer.Option("--backend", help="text model runtime: auto, torch, onnx-fp32, onnx-int8 (as for analyze)")] = "auto",
     api_key_file: Annotated[Path | None, typer.Option("--api-key-file", help="require this file's first line as the API key")] = None,
     media_root: Annotated[Path | None, typer.Option("--media-root", help="let requests name media files under this folder")] = None,
     models_dir: Annotated[Path | None, typer.Option("--models-dir", help="also offer the bundles in this folder, by name")] = None,
@@ -360,13 +361,15 @@ def serve(
         import uvicorn
 
         from emotrace.serve import ServeSettings, create_app
-        from emotrace.serve.settings import checked_folder, read_api_key
+        from emotrace.serve.settings import check_backend, checked_folder, read_api_key
     except ModuleNotFoundError as error:
         if error.name not in ("fastapi", "uvicorn", "starlette", "multipart", "python_multipart"):
             raise
         raise EmotraceError(f"the web service needs {error.name}, which is not installed", hint="pip install 'emotrace[serve]'") from None
+    check_backend(backend, model)
     settings = ServeSettings(
         model=model,
+        backend=backend,
         api_key=read_api_key(api_key_file) if api_key_file else None,
         media_root=checked_folder(media_root, "--media-root") if media_root else None,
         models_dir=checked_folder(models_dir, "--models-dir") if models_dir else None,

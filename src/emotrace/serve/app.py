@@ -49,7 +49,7 @@ def create_app(settings: ServeSettings, analyzer: Analyzer | None = None) -> Fas
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         warm_up = [Conversation("warm-up", [Utterance("A", "Hello, how are you?")])]
-        await asyncio.wrap_future(inference_thread().submit(analyzer.analyze, warm_up, AnalysisOptions(model=preload)))  # loads the model once
+        await asyncio.wrap_future(inference_thread().submit(analyzer.analyze, warm_up, AnalysisOptions(model=preload, backend=settings.backend)))  # loads the model once
         dispatcher.start()
         yield
         await run_in_threadpool(dispatcher.stop)
@@ -72,7 +72,7 @@ def create_app(settings: ServeSettings, analyzer: Analyzer | None = None) -> Fas
 
     @app.get("/healthz", summary="Liveness: the model is loaded and the worker runs")
     async def healthz() -> dict[str, str | int]:
-        return {"status": "ok", "model": settings.model, "queue": dispatcher.depth}
+        return {"status": "ok", "model": settings.model, "backend": settings.backend, "queue": dispatcher.depth}
 
     @app.get("/v1/models", response_model=ModelsResponse, summary="Models this server offers, with their labels and reported metrics")
     async def models() -> Response:

@@ -40,6 +40,7 @@ def analysis_options(options: AnalyzeOptions, settings: ServeSettings) -> Analys
         mc_dropout=options.mc_dropout,
         abstain_below=options.abstain_below,
         explain=options.explain,
+        backend="auto" if options.explain or options.mc_dropout else settings.backend,
     )
 
 

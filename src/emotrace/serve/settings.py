@@ -15,10 +15,12 @@ from emotrace.errors import EmotraceError
 class ServeSettings:
     """`model` is preloaded at startup and answers requests that name none. `media_root` allows utterances to
     reference server-local files under it; `models_dir` allows bundles under it by name (else shipped models
-    only). Queue: at most `max_queue` requests waiting or in flight; the worker merges up to
+    only). `backend` runs the text model (as `analyze --backend`); a request asking for explanations or MC dropout
+    runs on PyTorch whatever it says. Queue: at most `max_queue` requests waiting or in flight; the worker merges up to
     `max_batch_utterances` utterances of requests with equal options, waiting `batch_wait_ms` for company."""
 
     model: str = "default"
+    backend: str = "auto"
     api_key: str | None = None
     media_root: Path | None = None
     models_dir: Path | None = None
@@ -46,6 +48,19 @@ def read_api_key(path: Path) -> str:
     if not key:
         raise EmotraceError("the API key file's first line is empty", path=str(path), hint="write the key on the first line")
     return key
+
+
+def check_backend(backend: str, model: str) -> None:
+    """A `--backend` the text model can run on, checked before serving: an unknown name or a missing export fails
+    at startup with the command that makes it, not on the first request."""
+    from emotrace.inference.onnx_model import ONNX_BACKENDS, has_export
+
+    if backend in ("auto", "torch"):
+        return
+    if backend not in ONNX_BACKENDS:
+        raise EmotraceError(f"unknown --backend {backend!r}", hint=f"choose one of auto, torch, {', '.join(ONNX_BACKENDS)}")
+    if not has_export(model, backend):
+        raise EmotraceError(f"the model '{model}' has no {backend} export yet", hint=f"run `emotrace export --model {model} --backend {backend}` once")
 
 
 def checked_folder(path: Path, flag: str) -> Path:
