@@ -6,8 +6,9 @@ protocol): unweighted average recall (UAR), accuracy and per-class recall, poole
 Classical path: openSMILE functionals (eGeMAPSv02, ComParE_2016) of the trimmed clip, z-scored per speaker
 (unsupervised; each held-out speaker is normalised with its own unlabelled clips), then a linear classifier
 whose regularisation is chosen by an inner leave-one-speaker-out on the training speakers only.
-Features and each log-mel CNN fold are cached in benchmarks/runs/emodb/ and each (features, classifier) result in
-benchmarks/results/emodb/, so an interrupted run resumes; the summary goes to benchmarks/results/emodb.json and the README.
+Features are cached in benchmarks/runs/emodb/; each (features, classifier) result and each log-mel CNN fold's
+predictions in benchmarks/results/emodb/ (committed, so a later session on another machine resumes there too).
+The summary goes to benchmarks/results/emodb.json and the README.
 """
 
 from __future__ import annotations
@@ -159,7 +160,7 @@ def cnn_leave_one_speaker_out(data_dir: str, seed: int) -> dict[str, Any]:
     predicted = np.empty_like(labels)
     minutes = 0.0
     for held_out in np.unique(speakers):
-        fold_cache = RUNS / "emodb" / f"logmel-cnn_seed{seed}" / f"speaker{held_out}.json"
+        fold_cache = RESULTS / "emodb" / f"logmel-cnn_seed{seed}" / f"speaker{held_out}.json"  # kept in git: a fold costs minutes
         if not fold_cache.is_file():
             started = time.perf_counter()
             train = torch.from_numpy(speakers != held_out)
