@@ -21,6 +21,7 @@ import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -113,7 +114,7 @@ def peak_rss_mb() -> float:
     """This process image's peak resident memory. Linux's `ru_maxrss` survives exec, so a child started by a big
     parent would report the parent's size; `VmHWM` belongs to the new image alone."""
     try:
-        status = open("/proc/self/status", encoding="ascii").read()
+        status = Path("/proc/self/status").read_text(encoding="ascii")
     except OSError:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     kilobytes = next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:"))
