@@ -116,8 +116,15 @@ def cached_groups() -> list[list[dict[str, Any]]]:
     return [groups[key] for key in sorted(groups)]
 
 
-def _spread(values: list[float]) -> float:
-    return statistics.stdev(values) if len(values) > 1 else 0.0
+def mean_std(values: list[float]) -> str:
+    """"mean ± std" over seeds; a single seed has no spread to report."""
+    return f"{statistics.fmean(values):.1f}" + (f" ± {statistics.stdev(values):.1f}" if len(values) > 1 else "")
+
+
+def minutes_range(results: list[dict[str, Any]]) -> str:
+    """Training minutes per run as a range: runs that shared the CPU with other jobs took longer."""
+    low, high = (round(f(r["train_minutes"] for r in results)) for f in (min, max))
+    return f"{low}" if low == high else f"{low}–{high}"
 
 
 def main() -> None:
@@ -146,10 +153,8 @@ def main() -> None:
         accuracy = [r["private_test_accuracy"] for r in results]
         macro = [r["private_test_macro_f1"] for r in results]
         lines.append(
-            f"| {results[0]['model']} | {results[0]['epochs']} | {len(results)} | {statistics.fmean(public):.1f} ± {_spread(public):.1f} "
-            f"| {statistics.fmean(accuracy):.1f} ± {_spread(accuracy):.1f} "
-            f"| {statistics.fmean(macro):.1f} ± {_spread(macro):.1f} | {statistics.fmean(r['train_minutes'] for r in results):.0f} "
-            f"| {', '.join(sorted({r['machine'] for r in results}))} |"
+            f"| {results[0]['model']} | {results[0]['epochs']} | {len(results)} | {mean_std(public)} | {mean_std(accuracy)} "
+            f"| {mean_std(macro)} | {minutes_range(results)} | {', '.join(sorted({r['machine'] for r in results}))} |"
         )
     write_text_atomic(RESULTS / "fer2013.json", json.dumps({"comparison": comparison, "better": better, "final": final}, indent=2) + "\n")
     block = "\n".join(lines)
