@@ -90,7 +90,7 @@ Temperature {temperature:.2f} fitted on PublicTest: ECE {calibration["dev_before
 on PublicTest, {private_calibrated["ece"]:.3f} on PrivateTest (15 equal-width bins).
 
 ## Reproduce
-`python benchmarks/fer2013.py --models {architecture} --epochs {epochs} && python benchmarks/ship_face.py{" --runs " + " ".join(args.runs) if args.runs else ""}`
+`python benchmarks/fer2013.py && python benchmarks/ship_face.py{" --runs " + " ".join(args.runs) if args.runs else ""}`
 """
     target = ship_bundle(model, "face", metadata, card)
     print(f"shipped {architecture} seed {seed} (PrivateTest accuracy {accuracy:.1f}, T = {temperature:.2f}) to {target}")
