@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import statistics
 import sys
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,11 @@ def best_run_by_dev(runs: Path, dataset: str, model: str) -> tuple[Path, dict[Pa
         return None
     dev_f1 = {run: json.loads((run / "training.json").read_text(encoding="utf-8"))["best_dev"]["weighted_f1"] for run in finished}
     return max(finished, key=lambda run: dev_f1[run]), dev_f1
+
+
+def mean_std(values: list[float]) -> str:
+    """"mean ± std" over seeds (sample std); a single run has no spread to report."""
+    return f"{statistics.fmean(values):.1f}" + (f" ± {statistics.stdev(values):.1f}" if len(values) > 1 else "")
 
 
 def cpu_description() -> str:

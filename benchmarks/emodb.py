@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import DEFAULT_DATA, RESULTS, RUNS, update_readme, write_text_atomic  # noqa: E402
+from common import DEFAULT_DATA, RESULTS, RUNS, mean_std, update_readme, write_text_atomic  # noqa: E402
 
 from emotrace.io.atomic import atomic_path  # noqa: E402
 
@@ -110,12 +110,12 @@ def leave_one_speaker_out(matrix: np.ndarray, labels: np.ndarray, speakers: np.n
             delayed(inner_prediction)(normalised, labels, train & (speakers != inner), speakers == inner, classifier, strength)
             for strength, inner in jobs
         )
+        by_job = dict(zip(jobs, inner_predictions))
         scores = {}
         for strength in strengths:
             inner_predicted = np.empty_like(labels)
-            for (job_strength, inner), prediction in zip(jobs, inner_predictions):
-                if job_strength == strength:
-                    inner_predicted[speakers == inner] = prediction
+            for inner in inner_speakers:
+                inner_predicted[speakers == inner] = by_job[strength, inner]
             scores[strength] = uar(labels[train], inner_predicted[train])
         best = max(strengths, key=lambda s: scores[s])
         chosen[str(held_out)] = best
@@ -225,8 +225,9 @@ def main() -> None:
         print(f"log-mel CNN seed {seed}: UAR {cnn_runs[-1]['uar']:.1f}", flush=True)
     stamp = {"date": date.today().isoformat(), "clips": results[0]["clips"]}
     write_text_atomic(RESULTS / "emodb.json", json.dumps({**stamp, "results": results, "cnn": cnn_runs}, indent=2) + "\n")
-    update_readme("emodb", report(results, cnn_runs, stamp))
-    print(report(results, cnn_runs, stamp))
+    block = report(results, cnn_runs, stamp)
+    update_readme("emodb", block)
+    print(block)
 
 
 def computed_on() -> str:
@@ -248,10 +249,7 @@ def report(results: list[dict[str, Any]], cnn_runs: list[dict[str, Any]], stamp:
         rows.append((f"log-mel 64 + CNN, SpecAugment ({seeds})", pooled))
 
     def score(value: float | list[float]) -> str:
-        if not isinstance(value, list):
-            return f"{value:.1f}"
-        spread = f" ± {np.std(value, ddof=1):.1f}" if len(value) > 1 else ""
-        return f"{np.mean(value):.1f}{spread}"
+        return mean_std(value if isinstance(value, list) else [value])
 
     classes = list(results[0]["per_class_recall"])
     lines = [

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import copy
 import json
-import statistics
 import sys
 import time
 from datetime import date
@@ -24,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import DEFAULT_DATA, RESULTS, RUNS, cpu_description, update_readme, write_text_atomic  # noqa: E402
+from common import DEFAULT_DATA, RESULTS, RUNS, cpu_description, mean_std, update_readme, write_text_atomic  # noqa: E402
 
 
 def face_probabilities(network: Any, images: Any) -> Any:
@@ -115,11 +114,6 @@ def cached_groups() -> list[list[dict[str, Any]]]:
         result = json.loads(path.read_text(encoding="utf-8"))
         groups.setdefault((result["model"], result["epochs"]), []).append(result)
     return [groups[key] for key in sorted(groups)]
-
-
-def mean_std(values: list[float]) -> str:
-    """"mean ± std" over seeds; a single seed has no spread to report."""
-    return f"{statistics.fmean(values):.1f}" + (f" ± {statistics.stdev(values):.1f}" if len(values) > 1 else "")
 
 
 def minutes_range(results: list[dict[str, Any]]) -> str:

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import DEFAULT_DATA, RESULTS, ship_bundle  # noqa: E402
+from common import DEFAULT_DATA, RESULTS, mean_std, ship_bundle  # noqa: E402
 from fer2013 import face_probabilities, run_name, weights_path  # noqa: E402
 
 from emotrace.inference.calibration import apply_temperature, calibration_record, calibration_scores, fit_temperature  # noqa: E402
@@ -63,8 +63,7 @@ def main() -> None:
         "private_test": {"accuracy": accuracy, "macro_f1": macro, "ece_after_temperature": private_calibrated["ece"]},
         "calibration": calibration,
     }
-    seed_accuracies = [r["private_test_accuracy"] for r in candidates]
-    seed_spread = f"{np.mean(seed_accuracies):.1f}" + (f" ± {np.std(seed_accuracies, ddof=1):.1f} (mean ± std)" if len(candidates) > 1 else "")
+    seed_spread = mean_std([r["private_test_accuracy"] for r in candidates]) + (" (mean ± std)" if len(candidates) > 1 else "")
     f1_line = ", ".join(f"{label} {100 * value:.1f}" for label, value in zip(CLASSES, per_class))
     card = f"""# emotrace face model: {architecture} on FER2013
 
