@@ -178,8 +178,7 @@ def cnn_leave_one_speaker_out(data_dir: str, seed: int) -> dict[str, Any]:
         if not fold_cache.is_file():
             started = time.perf_counter()
             train = torch.from_numpy(speakers != held_out)
-            model = SpeechCNN(classes)
-            train_classifier(model, (spectrograms[train], lengths[train]), targets[train], ClipTrainConfig(seed=seed), augment_spectrograms)
+            model = train_classifier(lambda: SpeechCNN(classes), (spectrograms[train], lengths[train]), targets[train], ClipTrainConfig(seed=seed), augment_spectrograms)
             with torch.inference_mode():
                 scores = model(spectrograms[~train], lengths[~train])
             fold = {"predicted": np.array(classes)[scores.argmax(-1).numpy()].tolist(), "minutes": (time.perf_counter() - started) / 60}

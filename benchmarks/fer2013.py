@@ -68,9 +68,9 @@ def run(architecture: str, seed: int, epochs: int, data_dir: str) -> dict[str, A
             best.update(accuracy=accuracy, epoch=epoch + 1, state=copy.deepcopy(model.state_dict()))
 
     started = time.perf_counter()
-    model = FaceCNN(CLASSES) if architecture == "face-cnn" else FaceFDRL(CLASSES)
+    architecture_class = FaceCNN if architecture == "face-cnn" else FaceFDRL
     config = ClipTrainConfig(epochs=epochs, lr=3e-3, weight_decay=5e-4, batch_size=64, seed=seed, balanced=False)
-    train_classifier(model, (as_tensor(train_images),), torch.from_numpy(train_labels), config, augment_faces, keep_best)
+    model = train_classifier(lambda: architecture_class(CLASSES), (as_tensor(train_images),), torch.from_numpy(train_labels), config, augment_faces, keep_best)
     model.load_state_dict(best["state"])
     save_file(best["state"], str(weights_path(architecture, epochs, seed)))
     predicted = scores(model.eval(), private_images)

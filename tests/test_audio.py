@@ -108,9 +108,9 @@ def test_speech_cnn_learns_to_tell_a_low_from_a_high_voice() -> None:
     rng = np.random.default_rng(0)
     waves = [tone(0.5, 16_000, frequency=130.0 if i % 2 else 900.0) + 0.01 * rng.normal(size=8_000).astype(np.float32) for i in range(24)]
     targets = torch.tensor([i % 2 for i in range(24)])
-    model = SpeechCNN(["high", "low"], n_mels=32, width=4)
     spectrograms, lengths = spectrogram_batch(waves, 32)
-    train_classifier(model, (spectrograms, lengths), targets, ClipTrainConfig(epochs=15, batch_size=8, lr=1e-2), augment_spectrograms)
+    config = ClipTrainConfig(epochs=15, batch_size=8, lr=1e-2)
+    model = train_classifier(lambda: SpeechCNN(["high", "low"], n_mels=32, width=4), (spectrograms, lengths), targets, config, augment_spectrograms)
     probabilities = model.predict(waves[:6])
     assert probabilities.shape == (6, 2)
     assert (probabilities.argmax(1) == np.array([i % 2 for i in range(6)])).all()

@@ -62,10 +62,13 @@ def test_face_models_learn_light_from_dark_faces_and_augmentation_keeps_shapes(a
     rng = np.random.default_rng(0)
     crops = np.stack([np.clip(rng.normal(0.8 if i % 2 else 0.2, 0.05, (48, 48)), 0, 1) for i in range(32)]).astype(np.float32)
     targets = torch.tensor([i % 2 for i in range(32)])
-    model = FaceCNN(["dark", "light"], width=4) if architecture == "cnn" else FaceFDRL(["dark", "light"], width=4, latents=3, latent_dim=8)
     (augmented,) = augment_faces((torch.from_numpy(crops),), torch.Generator().manual_seed(0))
     assert augmented.shape == (32, 48, 48)
-    train_classifier(model, (torch.from_numpy(crops),), targets, ClipTrainConfig(epochs=8, batch_size=8, lr=1e-2), augment_faces)
+
+    def build() -> torch.nn.Module:
+        return FaceCNN(["dark", "light"], width=4) if architecture == "cnn" else FaceFDRL(["dark", "light"], width=4, latents=3, latent_dim=8)
+
+    model = train_classifier(build, (torch.from_numpy(crops),), targets, ClipTrainConfig(epochs=8, batch_size=8, lr=1e-2), augment_faces)
     assert (model.predict(list(crops[:6])).argmax(1) == np.array([0, 1, 0, 1, 0, 1])).all()
     assert model.embed(list(crops[:2])).shape == (2, 32)
 

@@ -3,6 +3,10 @@ one-cycle learning rate (Smith & Topin, 2019), optional class-balanced cross-ent
 `auxiliary_loss(targets)`, a modality-specific augmentation on every batch, and an optional per-epoch hook
 (e.g. to keep the best epoch on a validation split).
 
+The loop builds the model itself, after seeding, so that `seed` fixes the initial weights as well as the batch
+order and augmentation: a run then does not depend on what the process did before it (an earlier fold, an
+earlier seed, or a cache hit that skipped them).
+
 Clip data sets such as EmoDB are evaluated leave-one-speaker-out, so there is no dev split to stop on: the epoch
 count is part of the recipe, fixed before any test fold is seen.
 """
@@ -11,12 +15,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 import torch
 from torch import nn
 
 Augment = Callable[[tuple[torch.Tensor, ...], torch.Generator], tuple[torch.Tensor, ...]]
+Model = TypeVar("Model", bound=nn.Module)
 
 
 @dataclass
@@ -30,15 +36,16 @@ class ClipTrainConfig:
 
 
 def train_classifier(
-    model: nn.Module,
+    build_model: Callable[[], Model],
     inputs: tuple[torch.Tensor, ...],
     targets: torch.Tensor,
     config: ClipTrainConfig,
     augment: Augment,
-    after_epoch: Callable[[int, nn.Module], None] | None = None,
-) -> nn.Module:
-    """`model(*augment(inputs[batch]))` → logits; every tensor in `inputs` is indexed by example on its first axis."""
+    after_epoch: Callable[[int, Model], None] | None = None,
+) -> Model:
+    """`build_model()(*augment(inputs[batch]))` → logits; every tensor in `inputs` is indexed by example on its first axis."""
     torch.manual_seed(config.seed)
+    model = build_model()
     generator = torch.Generator().manual_seed(config.seed)
     classes = int(targets.max()) + 1
     weight = None
