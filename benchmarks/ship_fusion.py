@@ -65,7 +65,7 @@ def main() -> None:
   the voices are acted German sentences. It leans on the voice: the composite's dev voices (EmoDB speakers 13
   and 14) are easy to read, its test voices (15 and 16) are not, and on test CMATH scores below the simpler
   fusions (weighted F1 over {len(seeds)} seeds: CMATH {mean("cmath")}, early fusion {mean("early-fusion")}, late fusion
-  {mean("late-fusion")}) and breaks down on noisy audio. Compare with `--fusion-model late` on your data.
+  {mean("late-fusion")}) and breaks down on noisy audio. So `analyze` fuses late by default and uses this model only with `--fusion-model fusion`.
 
 ## Scores (composite test: MELD test dialogues, FER2013 PrivateTest faces, EmoDB speakers 15 and 16)
 Weighted F1 {metadata["composite_test"]["weighted_f1"]:.1f}, accuracy {metadata["composite_test"]["accuracy"]:.1f},

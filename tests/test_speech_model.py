@@ -93,20 +93,21 @@ def test_bundled_voice_example_gets_text_speech_and_fused_emotions(tmp_path: Pat
     assert all(set(u["modalities"]) == {"text", "speech"} for u in utterances)
 
 
-def test_analyze_fuses_with_the_shipped_cmath_model_by_default(tmp_path: Path) -> None:
+def test_analyze_fuses_late_by_default_and_with_the_shipped_cmath_model_on_request(tmp_path: Path) -> None:
     pytest.importorskip("cv2")
     from emotrace.models.bundle import bundled_models, read_config
 
     source = _call_with_a_broken_clip(tmp_path)
-    out = tmp_path / "out.json"
-    result = emotrace("analyze", str(source), "-o", str(out))
+    default, late, learned = (tmp_path / f"{name}.json" for name in ("default", "late", "learned"))
+    assert emotrace("analyze", str(source), "-o", str(default)).returncode == 0
+    assert emotrace("analyze", str(source), "--fusion-model", "late", "-o", str(late)).returncode == 0
+    assert json.loads(default.read_text()) == json.loads(late.read_text())
+    result = emotrace("analyze", str(source), "--fusion-model", "fusion", "-o", str(learned))
     assert result.returncode == 0, result.stderr
     labels = read_config(bundled_models()["fusion"])["args"]["labels"]
-    first, second, third = json.loads(out.read_text())[0]["utterances"]
+    first, second, third = json.loads(learned.read_text())[0]["utterances"]
     for utterance in (first, second, third):
         assert set(utterance["probabilities"]) == set(labels) and abs(sum(utterance["probabilities"].values()) - 1) < 1e-3
     assert set(first["modalities"]) == {"text", "speech"} and "broken.wav" in second["errors"]["speech"]
-    late = tmp_path / "late.json"
-    assert emotrace("analyze", str(source), "--fusion-model", "late", "-o", str(late)).returncode == 0
     assert json.loads(late.read_text())[0]["utterances"][0]["probabilities"] != first["probabilities"]
     assert_user_error(emotrace("analyze", str(source), "--fusion-model", "default"), "'default' is a finetune-bigru model, not a fusion model")

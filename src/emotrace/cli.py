@@ -41,8 +41,9 @@ def analyze(
         str, typer.Option("--face-model", help="face model fused with --model when utterances reference an image or video")
     ] = "face",
     fusion_model: Annotated[
-        str, typer.Option("--fusion-model", help="learned fusion (a CMATH bundle) when utterances have media, or `late` to average the modalities")
-    ] = "fusion",
+        str,
+        typer.Option("--fusion-model", help="how media predictions are fused: `late` averages the modalities' calibrated distributions; `fusion` (or another CMATH bundle) is learned"),
+    ] = "late",
     format: Annotated[str | None, typer.Option("--format", help="table, json, jsonl or csv (default: by --output extension, else table)")] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="write here instead of the terminal")] = None,
     report: Annotated[Path | None, typer.Option("--report", help="also write a self-contained HTML timeline here")] = None,

@@ -32,7 +32,7 @@ class AnalysisOptions:
     model: str = "default"
     speech_model: str = "speech"
     face_model: str = "face"
-    fusion_model: str = "fusion"
+    fusion_model: str = LATE_FUSION
     mc_dropout: int = 0
     abstain_below: float | None = None
     explain: bool = False

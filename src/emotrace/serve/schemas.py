@@ -52,7 +52,7 @@ class AnalyzeOptions(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
     model: str | None = Field(None, description="a shipped model name (GET /v1/models); default: the model the server preloaded")
-    fusion_model: str = Field("fusion", description="learned fusion bundle for utterances with media, or `late` to average the modalities")
+    fusion_model: str = Field("late", description="`late` averages the modalities' calibrated distributions; `fusion` (or another CMATH bundle) is learned fusion")
     mc_dropout: int = Field(0, ge=0, description="Monte-Carlo dropout passes for uncertainty (0: off); the server caps it")
     abstain_below: float | None = Field(None, ge=0.0, le=1.0, description="label utterances `uncertain` below this confidence")
     explain: bool = Field(False, description="add word and earlier-turn importances")
