@@ -65,12 +65,28 @@ def test_face_models_learn_light_from_dark_faces_and_augmentation_keeps_shapes(a
     (augmented,) = augment_faces((torch.from_numpy(crops),), torch.Generator().manual_seed(0))
     assert augmented.shape == (32, 48, 48)
 
-    def build() -> torch.nn.Module:
+    def build() -> FaceCNN:
         return FaceCNN(["dark", "light"], width=4) if architecture == "cnn" else FaceFDRL(["dark", "light"], width=4, latents=3, latent_dim=8)
 
     model = train_classifier(build, (torch.from_numpy(crops),), targets, ClipTrainConfig(epochs=8, batch_size=8, lr=1e-2), augment_faces)
     assert (model.predict(list(crops[:6])).argmax(1) == np.array([0, 1, 0, 1, 0, 1])).all()
     assert model.embed(list(crops[:2])).shape == (2, 32)
+
+
+def test_the_seed_fixes_a_training_run_whatever_the_process_did_before() -> None:
+    import torch
+
+    from emotrace.encoders.face_cnn import FaceCNN, augment_faces
+    from emotrace.training.clips import ClipTrainConfig, train_classifier
+
+    crops = torch.from_numpy(np.random.default_rng(0).random((8, 48, 48), dtype=np.float32))
+    targets = torch.tensor([0, 1] * 4)
+    runs = []
+    for earlier_draws in (0, 100):
+        torch.rand(earlier_draws)
+        model = train_classifier(lambda: FaceCNN(["a", "b"], width=4), (crops,), targets, ClipTrainConfig(epochs=1, batch_size=4), augment_faces)
+        runs.append(torch.cat([p.detach().flatten() for p in model.parameters()]))
+    assert torch.equal(runs[0], runs[1])
 
 
 def test_fdrl_auxiliary_loss_is_zero_when_latents_sit_on_their_centres_with_even_weights() -> None:
