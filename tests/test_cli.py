@@ -109,6 +109,19 @@ def test_train_on_own_file_then_analyze_and_evaluate_with_the_bundle(tmp_path: P
     assert "temperature" in recalibrated.stdout
 
 
+def test_train_without_a_model_uses_the_default_recipe_and_records_its_learning_curve(tmp_path: Path) -> None:
+    data = tmp_path / "labelled.jsonl"
+    write_labelled_jsonl(data)
+    run = tmp_path / "run"
+    trained = emotrace("train", "--dataset", str(data), "--out", str(run), "--epochs", "1")
+    assert trained.returncode == 0, trained.stderr
+    assert "epoch 1: dev weighted F1" in trained.stdout
+    config = json.loads((run / "config.json").read_text())
+    assert config["model"] == "dialogue-minilm"
+    assert config["training"]["class_balance"] == 0.5 and config["training"]["patience"] == 2
+    assert "Dev learning curve (epoch: weighted F1): 1: " in (run / "MODEL_CARD.md").read_text()
+
+
 def test_train_without_dev_data_says_how_to_give_it(tmp_path: Path) -> None:
     data = tmp_path / "train_only.jsonl"
     data.write_text('{"id": "a", "utterances": [{"speaker": "A", "text": "hi", "emotion": "joy"}]}\n', encoding="utf-8")
@@ -118,7 +131,7 @@ def test_train_without_dev_data_says_how_to_give_it(tmp_path: Path) -> None:
 def test_datasets_command_reports_found_files(shared_data: Path) -> None:
     result = emotrace("datasets", "--data-dir", str(shared_data))
     assert result.returncode == 0
-    assert result.stdout.count("found") == 3
+    assert result.stdout.count("found") == 4
 
 
 @pytest.mark.parametrize("example", ["support_call.txt", "team_meeting.jsonl", "interview.srt"])

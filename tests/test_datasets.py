@@ -25,6 +25,15 @@ def test_iemocap_test_split_has_standard_counts(shared_data: Path) -> None:
     assert {u.speaker for c in conversations for u in c.utterances} == {"Male", "Female"}
 
 
+def test_dailydialog_test_split_has_reccon_counts_and_maps_variant_spellings(shared_data: Path) -> None:
+    conversations = load_dataset("dailydialog", "test", shared_data)
+    assert len(conversations) == 225
+    assert sum(len(c) for c in conversations) == 2405
+    emotions = {u.emotion for c in conversations for u in c.utterances}
+    assert emotions == {"neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear"}
+    assert {u.speaker for c in conversations for u in c.utterances} == {"A", "B"}
+
+
 def test_missing_data_folder_names_the_file_and_what_to_do(tmp_path: Path) -> None:
     with pytest.raises(EmotraceError, match=r"meld/test_sent_emo.csv.*--data-dir"):
         load_dataset("meld", "test", tmp_path)

@@ -9,7 +9,8 @@ import emotrace.training.loop as loop
 from emotrace.errors import EmotraceError
 from emotrace.models.bundle import load_bundle
 from emotrace.training.config import TrainConfig, recipe
-from emotrace.training.loop import TrainData, learning_rate_factor, train
+from emotrace.inference.metrics import UNSCORED
+from emotrace.training.loop import TrainData, class_weights, learning_rate_factor, train
 
 LABELS = ["anger", "joy", "neutral"]
 
@@ -30,6 +31,7 @@ def test_training_learns_obvious_emotions_and_writes_a_bundle(tmp_path: Path, ti
     assert {p.name for p in (tmp_path / "run").iterdir()} == {"config.json", "model.safetensors", "MODEL_CARD.md", "training.json"}
     card = (tmp_path / "run" / "MODEL_CARD.md").read_text()
     assert "pytest" in card and "temperature-scaled" in card
+    assert "Dev learning curve (epoch: weighted F1): 1: " in card and "6: " in card
     calibration = json.loads((tmp_path / "run" / "config.json").read_text())["calibration"]
     assert calibration["temperature"] > 0
     assert calibration["dev_after"]["nll"] <= calibration["dev_before"]["nll"] + 1e-9
@@ -84,3 +86,25 @@ def test_recipes_pin_benchmark_hyperparameters_and_accept_overrides() -> None:
     config = recipe("finetune-bigru", "meld", seed=2, epochs=1)
     assert (config.seed, config.epochs, config.lr, config.batch_utterances) == (2, 1, 5e-4, 32)
     assert TrainConfig.from_dict(config.to_dict()) == config
+
+
+def test_class_weights_follow_inverse_frequency_and_average_one_per_utterance() -> None:
+    targets = [{"emotion": torch.tensor([0, 0, 0, 0, 0, 0, 0, 0, 1, 1, UNSCORED])}, {"emotion": torch.tensor([0, 0, 0, 0, 0, 0])}]
+    weights = class_weights(targets, 3, 1.0)
+    assert weights is not None
+    assert weights[1] / weights[0] == pytest.approx(7.0)
+    assert weights[2] == pytest.approx(weights[1])  # unseen in training: the largest weight seen
+    assert (weights[0] * 14 + weights[1] * 2) / 16 == pytest.approx(1.0)
+    square_root = class_weights(targets, 3, 0.5)
+    assert square_root is not None and square_root[1] / square_root[0] == pytest.approx(7.0**0.5)
+    assert class_weights(targets, 3, 0.0) is None
+
+
+def test_class_balanced_training_still_learns(tmp_path: Path, tiny_train_dev: tuple) -> None:
+    summary = train(_config(class_balance=0.5), _data(tiny_train_dev), tmp_path / "run", progress=False)
+    assert summary["best_dev"]["weighted_f1"] > 90
+
+
+def test_default_text_recipe_trains_to_convergence_rather_than_a_fixed_epoch_count() -> None:
+    config = recipe("dialogue-minilm", "any-new-corpus")
+    assert (config.epochs, config.patience, config.class_balance) == (10, 2, 0.5)

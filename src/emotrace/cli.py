@@ -14,6 +14,7 @@ import typer
 
 from emotrace.errors import EmotraceError
 from emotrace.schema import Conversation
+from emotrace.training.config import DEFAULT_TEXT_MODEL
 
 if TYPE_CHECKING:
     from emotrace.inference.pipeline import AnalysisOptions
@@ -136,8 +137,8 @@ def _analyze_batch(
 @app.command()
 def train(
     dataset: Annotated[str, typer.Option("--dataset", help="meld, iemocap, or a labelled conversation file")],
-    model: Annotated[str, typer.Option("--model", help="registry name (see `emotrace models`)")],
     out: Annotated[Path, typer.Option("--out", help="run directory; becomes a model bundle")],
+    model: Annotated[str, typer.Option("--model", help="registry name (see `emotrace models`); the default is the best text recipe")] = DEFAULT_TEXT_MODEL,
     seed: Annotated[int, typer.Option("--seed")] = 0,
     dev: Annotated[Path | None, typer.Option("--dev", help="dev conversations for a user FILE (else its `split` field)")] = None,
     test: Annotated[Path | None, typer.Option("--test", help="test conversations for a user FILE, scored after training")] = None,

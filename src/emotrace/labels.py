@@ -13,6 +13,7 @@ LABEL_SETS: dict[str, tuple[str, ...]] = {
     "meld": ("neutral", "surprise", "fear", "sadness", "joy", "disgust", "anger"),
     "iemocap": ("happy", "sad", "neutral", "angry", "excited", "frustrated"),
     "emodb": ("anger", "boredom", "disgust", "fear", "joy", "sadness", "neutral"),
+    "dailydialog": ("neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear"),
 }
 
 SENTIMENT_LABELS: dict[str, tuple[str, ...]] = {

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from emotrace.datasets.dailydialog import load_dailydialog
 from emotrace.datasets.emodb import load_emodb
 from emotrace.datasets.iemocap import load_iemocap
 from emotrace.datasets.meld import load_meld
@@ -37,6 +38,11 @@ DATASETS: dict[str, DatasetInfo] = {
     "iemocap": DatasetInfo(
         "iemocap", load_iemocap, ("iemocap/iemocap_text.pkl",), LABEL_SETS["iemocap"], None,
         "research only (no weights trained on it are shipped)",
+    ),
+    "dailydialog": DatasetInfo(
+        "dailydialog", load_dailydialog,
+        ("dailydialog/dailydialog_train.json", "dailydialog/dailydialog_valid.json", "dailydialog/dailydialog_test.json"),
+        LABEL_SETS["dailydialog"], None, "CC BY-NC-SA 4.0 (non-commercial: so is a model trained on it)",
     ),
     "emodb": DatasetInfo(
         "emodb", load_emodb, ("emodb/emodb_wav.tar.gz",), LABEL_SETS["emodb"], None, "free for research",

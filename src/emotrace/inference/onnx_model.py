@@ -31,7 +31,7 @@ from emotrace.schema import Conversation
 
 EXPORT_FILE, HEAD_FILE, TOKENIZER_FILE = "export.json", "head.onnx", "tokenizer.json"
 ONNX_BACKENDS = tuple(VARIANTS)
-EXPORTABLE_MODELS = ("mlp", "bigru", "finetune", "finetune-bigru")  # text models whose forward traces to ONNX as is
+EXPORTABLE_MODELS = ("mlp", "bigru", "finetune", "finetune-bigru", "dialogue-minilm")  # text models whose forward traces to ONNX as is
 EXPORT_RECIPE = "4"  # bumped when the export itself changes (graphs, quantisation), so old exports are not reused
 
 

@@ -115,3 +115,11 @@ def finetune(**args: Any) -> ERCModel:
 @register_model("finetune-bigru", "finetune + a speaker-aware biGRU over the whole dialogue, trained end to end")
 def finetune_bigru(**args: Any) -> ERCModel:
     return ContextFineTuned(**{"dialogue_gru": True, **args})
+
+
+@register_model(
+    "dialogue-minilm",
+    "finetune-bigru reading 3 past and 2 future turns in the encoder (offline analysis: needs the next turns)",
+)
+def dialogue_minilm(**args: Any) -> ERCModel:
+    return ContextFineTuned(**{"dialogue_gru": True, "past": 3, "future": 2, **args})

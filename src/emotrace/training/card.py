@@ -6,7 +6,13 @@ from typing import Any
 
 
 def model_card(
-    name: str, config: dict[str, Any], data: dict[str, Any], dev_scores: dict[str, Any], command: str, calibration: dict[str, Any] | None = None
+    name: str,
+    config: dict[str, Any],
+    data: dict[str, Any],
+    dev_scores: dict[str, Any],
+    command: str,
+    calibration: dict[str, Any] | None = None,
+    history: list[dict[str, Any]] | None = None,
 ) -> str:
     if calibration is None:
         confidence = "Confidences are plain softmax probabilities (not calibrated)."
@@ -16,6 +22,10 @@ def model_card(
             f"Confidences are temperature-scaled (T = {calibration['temperature']:.2f}, fitted on {calibration['fitted_on']}): "
             f"dev ECE {before['ece']:.3f} → {after['ece']:.3f} (15 equal-width bins), NLL {before['nll']:.3f} → {after['nll']:.3f}."
         )
+    curve = ""
+    if history:
+        points = ", ".join(f"{h['epoch']}: {h['dev']['weighted_f1']:.1f}" for h in history)
+        curve = f"\nDev learning curve (epoch: weighted F1): {points}. Training stops after {config.get('patience', '?')} epochs without a gain.\n"
     per_class = ", ".join(f"{label} {score:.1f}" for label, score in dev_scores["per_class_f1"].items())
     return f"""# {name}
 
@@ -33,7 +43,7 @@ Emotion recognition in conversation, trained with emotrace.
 Weighted F1 {dev_scores["weighted_f1"]:.2f}, macro F1 {dev_scores["macro_f1"]:.2f},
 accuracy {dev_scores["accuracy"]:.2f} on {dev_scores["n"]} utterances.
 Per-class F1: {per_class}.
-
+{curve}
 ## Reproduce
 ```
 {command}

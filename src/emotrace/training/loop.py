@@ -68,6 +68,19 @@ def _targets(conversations: list[Conversation], labels: list[str], sentiment_lab
     return targets
 
 
+def class_weights(targets: list[dict[str, torch.Tensor]], n_classes: int, power: float) -> torch.Tensor | None:
+    """Per-class loss weights (1 / frequency) ** power, scaled so the average training utterance weighs 1;
+    None when power is 0. Classes absent from training get the largest weight seen."""
+    if power == 0:
+        return None
+    gold = torch.cat([t["emotion"] for t in targets])
+    counts = torch.bincount(gold[gold != UNSCORED], minlength=n_classes).double()
+    weights = (counts.clamp(min=1) / counts.sum()) ** -power
+    weights[counts == 0] = weights[counts > 0].max()
+    weights /= (weights * counts).sum() / counts.sum()
+    return weights.float()
+
+
 def load_summary(out_dir: Path) -> dict[str, Any] | None:
     path = out_dir / SUMMARY_FILE
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
@@ -107,7 +120,7 @@ def train(config: TrainConfig, data: TrainData, out_dir: str | Path, resume: boo
     state: dict[str, Any] = {"epoch": 0, "batch": 0, "step": 0, "history": [], "best_f1": -1.0, "best_epoch": None, "stale_epochs": 0}
     if resume and has_checkpoint(out_dir):
         state = load_checkpoint(out_dir, model, optimizer)
-    emotion_loss = nn.CrossEntropyLoss()
+    emotion_loss = nn.CrossEntropyLoss(weight=class_weights(train_targets, len(data.labels), config.class_balance))
     sentiment_loss = nn.CrossEntropyLoss(ignore_index=-100)
     last_checkpoint = time.monotonic()
 
@@ -157,7 +170,7 @@ def train(config: TrainConfig, data: TrainData, out_dir: str | Path, resume: boo
         last_checkpoint = time.monotonic()
 
     calibration = calibrate_bundle(out_dir, data.dev, data.description.get("dev_name", "dev"))
-    _write_card(config, data, state["history"][state["best_epoch"] - 1]["dev"], out_dir, command, calibration)
+    _write_card(config, data, state["history"], state["best_epoch"], out_dir, command, calibration)
     summary = {"finished": True, "config": config.to_dict(), "best_epoch": state["best_epoch"], "best_dev": state["history"][state["best_epoch"] - 1]["dev"], "history": state["history"]}
     write_text_atomic(out_dir / SUMMARY_FILE, json.dumps(summary, indent=2) + "\n")
     for name in ("checkpoint.safetensors", "checkpoint.json"):
@@ -170,10 +183,14 @@ def _save_best(model: ERCModel, config: TrainConfig, data: TrainData, scores: di
     save_bundle(model, out_dir, metadata, _card(config, data, scores, command, None))
 
 
-def _write_card(config: TrainConfig, data: TrainData, scores: dict[str, Any], out_dir: Path, command: str, calibration: dict[str, Any]) -> None:
-    write_text_atomic(out_dir / CARD_FILE, _card(config, data, scores, command, calibration))
+def _write_card(
+    config: TrainConfig, data: TrainData, history: list[dict[str, Any]], best_epoch: int, out_dir: Path, command: str, calibration: dict[str, Any]
+) -> None:
+    write_text_atomic(out_dir / CARD_FILE, _card(config, data, history[best_epoch - 1]["dev"], command, calibration, history))
 
 
-def _card(config: TrainConfig, data: TrainData, scores: dict[str, Any], command: str, calibration: dict[str, Any] | None) -> str:
+def _card(
+    config: TrainConfig, data: TrainData, scores: dict[str, Any], command: str, calibration: dict[str, Any] | None, history: list[dict[str, Any]] | None = None
+) -> str:
     title = f"emotrace model: {config.model} on {data.description.get('name', 'user data')}"
-    return model_card(title, config.to_dict(), data.description, scores, command, calibration)
+    return model_card(title, config.to_dict(), data.description, scores, command, calibration, history)
