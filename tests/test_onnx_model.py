@@ -4,6 +4,7 @@ without importing torch."""
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 
 from emotrace.errors import EmotraceError
 from emotrace.inference.onnx_model import load_onnx_model
+from emotrace.inference.pipeline import AnalysisOptions, Analyzer
 from emotrace.inference.predict import predict_probabilities
 from emotrace.models.bundle import load_model, save_bundle
 from emotrace.models.onnx_export import export_bundle
@@ -86,3 +88,18 @@ def test_analyze_uses_the_export_without_importing_torch(default_export: Path, t
         runs[backend] = json.loads(result.stdout.strip().splitlines()[-1])
     assert runs["auto"]["torch"] is False and runs["torch"]["torch"] is True
     assert runs["auto"]["labels"] == runs["torch"]["labels"]
+
+
+def test_auto_backend_falls_back_to_torch_once_when_onnxruntime_is_missing(
+    default_export: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr("emotrace.inference.onnx_model.onnx_runtime_installed", lambda: False)
+    analyzer = Analyzer()
+    with caplog.at_level(logging.WARNING, logger="emotrace.inference.pipeline"):
+        first = analyzer.analyze(conversations(), AnalysisOptions(backend="auto"))
+        second = analyzer.analyze(conversations(), AnalysisOptions(backend="auto"))
+    assert analyzer.text_model(AnalysisOptions(backend="auto")) is analyzer.model("default")
+    assert [p.label for p in first[0]] == [p.label for p in second[0]]
+    warnings = [record.getMessage() for record in caplog.records]
+    assert len(warnings) == 1
+    assert "onnxruntime or tokenizers is missing; running it on torch" in warnings[0] and "emotrace[onnx]" in warnings[0]

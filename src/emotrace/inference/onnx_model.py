@@ -15,6 +15,7 @@ updating a bundle never runs a stale export.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import os
 from pathlib import Path
@@ -143,6 +144,11 @@ def load_onnx_model(name_or_dir: str | Path, backend: str) -> OnnxERCModel:
     if not (folder / EXPORT_FILE).is_file() or not (folder / VARIANTS[backend]).is_file():
         raise EmotraceError(f"model '{name_or_dir}' has no {backend} export yet", path=str(folder), hint=export_hint(str(name_or_dir), backend))
     return OnnxERCModel(folder, backend)
+
+
+def onnx_runtime_installed() -> bool:
+    """Whether the packages the ONNX backends run on (onnxruntime and tokenizers) can be imported."""
+    return all(importlib.util.find_spec(name) is not None for name in ("onnxruntime", "tokenizers"))
 
 
 def has_export(name_or_dir: str | Path, backend: str = "onnx-fp32") -> bool:

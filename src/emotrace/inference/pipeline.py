@@ -7,6 +7,7 @@ flags, so a request, a command line and a shard mean exactly the same thing.
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -21,13 +22,16 @@ if TYPE_CHECKING:
 LATE_FUSION = "late"
 TORCH = "torch"
 
+_log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class AnalysisOptions:
     """`model` answers from text; `speech_model`/`face_model` join in where utterances reference audio, an image
     or a video, fused by `fusion_model` (a CMATH / early-fusion bundle, or "late" to average the modalities).
     `backend` runs the text model: "torch", "onnx-fp32" or "onnx-int8" (its `emotrace export`), or "auto": the
-    fp32 export when there is one (same outputs, faster, starts without torch), else torch."""
+    fp32 export when there is one and onnxruntime is installed (same outputs, faster, starts without torch),
+    else torch."""
 
     model: str = "default"
     speech_model: str = "speech"
@@ -84,14 +88,13 @@ class Analyzer:
 
     def text_model(self, options: AnalysisOptions) -> ERCModel | OnnxERCModel:
         """The text model on the backend the options ask for; "auto" never changes what the model outputs."""
-        from emotrace.inference.onnx_model import ONNX_BACKENDS, has_export
+        from emotrace.inference.onnx_model import ONNX_BACKENDS
 
         needs_torch = options.mc_dropout > 0 or options.explain
         backend = options.backend
         if backend == "auto":
             if options.model not in self._auto_backend:
-                exported = _is_text_export_candidate(options.model) and has_export(options.model)
-                self._auto_backend[options.model] = "onnx-fp32" if exported else TORCH
+                self._auto_backend[options.model] = _auto_backend(options.model)
             backend = TORCH if needs_torch else self._auto_backend[options.model]
         if backend == TORCH:
             return self.model(options.model)
@@ -116,6 +119,19 @@ class Analyzer:
                 f"'{name}' is a {model.registry_name} model, not a fusion model", hint="pass --fusion-model fusion, late, or a cmath / early-fusion bundle"
             )
         return model
+
+
+def _auto_backend(model: str) -> str:
+    """"onnx-fp32" when `model` has that export and onnxruntime is installed, else torch; an export this
+    environment cannot run is said once, as a warning, instead of failing."""
+    from emotrace.inference.onnx_model import INSTALL_HINT, has_export, onnx_runtime_installed
+
+    if not (_is_text_export_candidate(model) and has_export(model)):
+        return TORCH
+    if not onnx_runtime_installed():
+        _log.warning("model '%s' has an ONNX export but onnxruntime or tokenizers is missing; running it on torch (%s)", model, INSTALL_HINT)
+        return TORCH
+    return "onnx-fp32"
 
 
 def _is_text_export_candidate(name: str) -> bool:
