@@ -164,6 +164,18 @@ def test_analyze_conversations_with_options_explains_and_abstains(shared: Analyz
     assert abstained.json()["html"].count('<span class="label">uncertain</span>') == 2
 
 
+def test_analyze_accepts_one_bare_conversation_as_a_jsonl_line(shared: Analyzer) -> None:
+    line = {"id": "call-7", "utterances": [{"speaker": "Ann", "text": "I got the job!"}, {"speaker": "Bob", "text": "Wonderful news!"}]}
+    with serving(shared) as client:
+        bare = client.post("/v1/analyze", json=line | {"options": {"abstain_below": 0.99}})
+        wrapped = client.post("/v1/analyze", json={"conversations": [line], "options": {"abstain_below": 0.99}})
+    assert bare.status_code == 200, bare.text
+    assert bare.json() == wrapped.json()
+    (conversation,) = bare.json()["conversations"]
+    assert conversation["id"] == "call-7" and [u["text"] for u in conversation["utterances"]] == ["I got the job!", "Wonderful news!"]
+    assert {u["emotion"] for u in conversation["utterances"]} == {"uncertain"}
+
+
 def test_analyze_downloads_csv_and_jsonl(shared: Analyzer) -> None:
     with serving(shared) as client:
         csv = client.post("/v1/analyze?format=csv", json={"text": TRANSCRIPT})
@@ -201,7 +213,7 @@ def test_openapi_documents_both_body_encodings_with_examples(shared: Analyzer) -
         page, script, style = client.get("/"), client.get("/static/page.js"), client.get("/report.css")
     body = schema["paths"]["/v1/analyze"]["post"]["requestBody"]["content"]
     assert body["application/json"]["schema"] == {"$ref": "#/components/schemas/AnalyzeRequest"}
-    assert {"transcript", "conversations"} <= set(body["application/json"]["examples"])
+    assert {"transcript", "conversations", "conversation"} <= set(body["application/json"]["examples"])
     assert "request" in body["multipart/form-data"]["schema"]["properties"]
     assert {"AnalyzeRequest", "AnalyzeOptions", "AnalyzeResponse", "ErrorResponse"} <= set(schema["components"]["schemas"])
     assert page.status_code == 200 and 'id="result"' in page.text
@@ -230,6 +242,8 @@ def test_body_over_the_limit_is_413_whether_declared_or_streamed(shared: Analyze
         ({"text": "no colon here"}, "", "text:1: expected `Speaker: text`"),
         ({"conversations": [{"utterances": [{"speaker": "A"}]}]}, "", 'conversations:1: utterance 1 has no "text"'),
         ({"text": "A: hi", "conversations": []}, "", 'give either "conversations" or "text"'),
+        ({"id": "c1", "turns": []}, "", 'expected {"conversations": [...]}, {"text": ..., "format": ...}, or one conversation {"id": ..., "utterances": [...]}; got keys: "id", "turns"'),
+        ({"id": "c1", "utterances": [{"speaker": "A"}]}, "", 'conversations:1: utterance 1 has no "text"'),
         ({"text": "A: hi", "options": {"model": "/etc"}}, "", "options.model: no model named '/etc'"),
         ({"text": "A: hi", "options": {"model": "speech"}}, "", "utterance 1: has no audio"),
         ({"text": "A: hi", "options": {"fusion_model": "nope"}}, "", "options.fusion_model: no model named 'nope' on this server (choose one of"),

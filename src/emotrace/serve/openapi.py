@@ -31,6 +31,10 @@ ANALYZE_BODY: dict[str, Any] = {
                             "options": {"explain": True, "abstain_below": 0.4, "mc_dropout": 5},
                         },
                     },
+                    "conversation": {
+                        "summary": "one conversation, as a JSONL line",
+                        "value": {"id": "call-2", "utterances": [{"speaker": "Ann", "text": "I got the job!"}, {"speaker": "Bob", "text": "Wonderful!"}]},
+                    },
                 },
             },
             "multipart/form-data": {

@@ -6,6 +6,7 @@ one-line errors; the schema here only documents their shape.
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
@@ -58,8 +59,13 @@ class AnalyzeOptions(BaseModel):
     explain: bool = Field(False, description="add word and earlier-turn importances")
 
 
+_REQUEST_KEYS = ("options", "html")  # a bare conversation's keys that belong to the request, not the conversation
+_SHAPES = '{"conversations": [...]}, {"text": ..., "format": ...}, or one conversation {"id": ..., "utterances": [...]}'
+
+
 class AnalyzeRequest(BaseModel):
-    """Either `conversations` (the JSONL schema, one object per conversation) or `text` in a `format`."""
+    """Either `conversations` (the JSONL schema, one object per conversation) or `text` in a `format`; a bare
+    conversation (one JSONL line, `{"id": ..., "utterances": [...]}`) is read as `conversations` of one."""
 
     model_config = ConfigDict(
         extra="forbid",
@@ -81,6 +87,16 @@ class AnalyzeRequest(BaseModel):
     media: dict[str, str] | None = Field(None, description="one recording per kind for every utterance that names none (like `analyze --media`)")
     options: AnalyzeOptions = AnalyzeOptions()
     html: bool = Field(False, description="also return the HTML timeline fragment the web page shows")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bare_conversation(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or "conversations" in data or "text" in data:
+            return data
+        if "utterances" not in data:
+            raise ValueError(f"expected {_SHAPES}; got keys: {', '.join(map(json.dumps, data)) or 'none'}")
+        conversation = {key: value for key, value in data.items() if key not in _REQUEST_KEYS}
+        return {"conversations": [conversation]} | {key: data[key] for key in _REQUEST_KEYS if key in data}
 
     @model_validator(mode="after")
     def _one_source(self) -> AnalyzeRequest:
