@@ -262,6 +262,24 @@ def test_csv_line_numbers_count_quoted_newlines_and_skip_blank_rows(tmp_path: Pa
     assert str(error).startswith(f"{path}:5: 'start' is not a time: 'soon'")
 
 
+@pytest.mark.parametrize("ending", ["\n0,B,there\n0,A,bye\n", ""])
+def test_csv_unterminated_quote_names_the_row_it_opens_on(tmp_path: Path, ending: str) -> None:
+    path = write(tmp_path, "data.csv", 'Dialogue_ID,Speaker,Utterance\n0,A,hi\n0,B,"hello' + ending)
+
+    error = read_error(path)
+
+    assert str(error).startswith(f"{path}:3: unterminated quote: a quoted field starting on this row never closes")
+    assert "\n" not in str(error)
+
+
+def test_csv_quoted_fields_that_close_are_still_read_leniently(tmp_path: Path) -> None:
+    path = write(tmp_path, "data.csv", 'Dialogue_ID,Speaker,Utterance\n0,A,"two\nlines" \n0,B,"say ""hi"""\n0,A,5" screen\n')
+
+    (conversation,) = read_conversations(path)
+
+    assert [u.text for u in conversation.utterances] == ["two\nlines", 'say "hi"', '5" screen']
+
+
 def test_csv_bad_order_value_is_rejected(tmp_path: Path) -> None:
     path = write(tmp_path, "data.csv", "Dialogue_ID,Utterance_ID,Speaker,Utterance\n0,first,A,hi\n")
 
@@ -345,6 +363,18 @@ def test_srt_bad_timestamp_reports_its_line(tmp_path: Path) -> None:
     error = read_error(path)
 
     assert str(error).startswith(f"{path}:6: bad timestamp in '00:00:0x,000 --> 00:00:04,000'")
+
+
+@pytest.mark.parametrize(("name", "content", "line"), [
+    ("a.srt", "1\n00:00:01,000 --> 00:00:03,500\nhi\n\n2\n00:00:05,000 --> 00:00:04,000\nyo\n", 6),
+    ("a.vtt", "WEBVTT\n\n00:05.000 --> 00:04.000\nyo\n", 3),
+])
+def test_cue_that_ends_before_it_starts_names_its_line(tmp_path: Path, name: str, content: str, line: int) -> None:
+    path = write(tmp_path, name, content)
+
+    error = read_error(path)
+
+    assert str(error).startswith(f"{path}:{line}: the cue ends before it starts: '00:")
 
 
 def test_srt_cue_without_timing_line_is_rejected(tmp_path: Path) -> None:

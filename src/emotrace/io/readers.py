@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import html
 import io
+import itertools
 import json
 import math
 import re
@@ -296,15 +297,21 @@ def _read_csv(text: str, where: str, overrides: dict[str, str]) -> list[Conversa
             return []
         header = [name.strip() for name in header]
         positions = _csv_positions(header, overrides, where)
-        groups: dict[str, list[tuple[int, Utterance]]] = {}
-        splits: dict[str, tuple[str, int]] = {}
+        rows: list[tuple[int, list[str]]] = []
         line = reader.line_num + 1
         for row in reader:
-            if any(cell.strip() for cell in row):
-                _csv_row(row, positions, header, where, line, groups, splits)
+            rows.append((line, row))
             line = reader.line_num + 1
     except csv.Error as error:
         raise EmotraceError(f"malformed CSV: {error}", path=where, line=reader.line_num, hint="check quoting on this row") from error
+    if rows and _opens_unclosed_quote(text, rows[-1][0]):
+        message = "unterminated quote: a quoted field starting on this row never closes, so it would take in the rest of the file"
+        raise EmotraceError(message, path=where, line=rows[-1][0], hint='close the quote, and double any quote inside a quoted field ("")')
+    groups: dict[str, list[tuple[int, Utterance]]] = {}
+    splits: dict[str, tuple[str, int]] = {}
+    for line, row in rows:
+        if any(cell.strip() for cell in row):
+            _csv_row(row, positions, header, where, line, groups, splits)
     return [
         Conversation(
             id=conversation_id,
@@ -313,6 +320,18 @@ def _read_csv(text: str, where: str, overrides: dict[str, str]) -> list[Conversa
         )
         for conversation_id, rows in groups.items()
     ]
+
+
+def _opens_unclosed_quote(text: str, line: int) -> bool:
+    """Whether the row starting on `line` (the last one) ends inside a quoted field: the lenient reader then
+    silently returns the rest of the file as that field, where a strict one stops at the end of the data."""
+    rest = "".join(itertools.islice(io.StringIO(text, newline=""), line - 1, None))
+    try:
+        for _ in csv.reader(io.StringIO(rest, newline=""), strict=True):
+            pass
+    except csv.Error as error:
+        return "unexpected end of data" in str(error)
+    return False
 
 
 def _csv_positions(header: list[str], overrides: dict[str, str], where: str) -> dict[str, int]:
@@ -480,6 +499,8 @@ def _cue(lines: list[str], line: int, where: str, example: str) -> Utterance | N
     start, end = (_clock_seconds(value) for value in match.groups())
     if start is None or end is None:
         raise EmotraceError(f"bad timestamp in {lines[0]!r}", path=where, line=line, hint=f"write it like `{example}`")
+    if end < start:
+        raise EmotraceError(f"the cue ends before it starts: {lines[0]!r}", path=where, line=line, hint="fix the timing so the end comes after the start")
     raw = " ".join(lines[1:])
     voice = _VOICE.search(raw)
     content = " ".join(html.unescape(_TAG.sub("", raw)).split())
