@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
+from prometheus_client.parser import text_string_to_metric_families
 
 from emotrace.inference.pipeline import AnalysisOptions, Analyzer
 from emotrace.models.base import ERCModel
@@ -98,6 +99,11 @@ def noise_wav(path: Path, seconds: float = 0.4) -> Path:
     rng = np.random.default_rng(0)
     soundfile.write(path, (0.1 * rng.standard_normal(int(16_000 * seconds))).astype(np.float32), 16_000)
     return path
+
+
+def samples(exposition: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    """Every sample of a /metrics page by (name, labels), whatever order the labels are written in."""
+    return {(s.name, frozenset(s.labels.items())): s.value for family in text_string_to_metric_families(exposition) for s in family.samples}
 
 
 def upload_folders() -> set[str]:
@@ -188,23 +194,28 @@ def test_analyze_downloads_csv_and_jsonl(shared: Analyzer) -> None:
 
 
 def test_metrics_count_requests_latency_utterances_and_errors(shared: Analyzer) -> None:
-    def sample(text: str, name: str) -> float:
-        return float(next(line.split(" ")[1] for line in text.splitlines() if line.split(" ")[0] == name))
-
+    analyze = ("route", "/v1/analyze")
     with serving(shared) as client:
-        before = client.get("/metrics").text
+        before = samples(client.get("/metrics").text)
         client.post("/v1/analyze", json={"text": TRANSCRIPT})
         client.post("/v1/analyze", json={"text": "no colon here"})
         after = client.get("/metrics")
+        openmetrics = client.get("/metrics", headers={"accept": "application/openmetrics-text; version=1.0.0"})
+    with serving(shared) as other:
+        fresh = other.get("/metrics").text
     assert after.headers["content-type"].startswith("text/plain; version=0.0.4")
-    text = after.text
-    assert 'emotrace_http_requests_total{route="/v1/analyze",status="200"} 1' in text
-    assert 'emotrace_http_requests_total{route="/v1/analyze",status="422"} 1' in text
-    assert 'emotrace_http_errors_total{route="/v1/analyze",kind="client"} 1' in text
-    assert 'emotrace_http_request_duration_seconds_count{route="/v1/analyze"} 2' in text
-    assert 'emotrace_http_request_duration_seconds_bucket{route="/v1/analyze",le="+Inf"} 2' in text
-    assert sample(after.text, "emotrace_utterances_analysed_total") - sample(before, "emotrace_utterances_analysed_total") == 3
-    assert sample(text, "emotrace_inference_batches_total") == 1
+    assert openmetrics.headers["content-type"].startswith("application/openmetrics-text") and openmetrics.text.endswith("# EOF\n")
+    assert 'route="/v1/analyze"' not in fresh  # each app counts in its own registry
+    now = samples(after.text)
+    assert now["emotrace_http_requests_total", frozenset({analyze, ("status", "200")})] == 1
+    assert now["emotrace_http_requests_total", frozenset({analyze, ("status", "422")})] == 1
+    assert now["emotrace_http_errors_total", frozenset({analyze, ("kind", "client")})] == 1
+    assert now["emotrace_http_request_duration_seconds_count", frozenset({analyze})] == 2
+    assert now["emotrace_http_request_duration_seconds_bucket", frozenset({analyze, ("le", "+Inf")})] == 2
+    utterances = ("emotrace_utterances_analysed_total", frozenset())
+    assert now[utterances] - before[utterances] == 3
+    assert now["emotrace_inference_batches_total", frozenset()] == 1
+    assert now["emotrace_queue_requests", frozenset()] == 0
 
 
 def test_openapi_documents_both_body_encodings_with_examples(shared: Analyzer) -> None:
@@ -301,7 +312,7 @@ def test_full_queue_answers_503_with_retry_after(shared: Analyzer) -> None:
     assert refused.status_code == 503 and refused.headers["retry-after"] == "1"
     assert "busy" in refused.json()["error"]
     assert [r.status_code for r in running_result + waiting_result] == [200, 200]  # type: ignore[attr-defined]
-    assert 'emotrace_http_errors_total{route="/v1/analyze",kind="overloaded"} 1' in metrics
+    assert samples(metrics)["emotrace_http_errors_total", frozenset({("route", "/v1/analyze"), ("kind", "overloaded")})] == 1
 
 
 def test_concurrent_requests_with_equal_options_run_as_one_batch(shared: Analyzer) -> None:

@@ -19,13 +19,13 @@ from emotrace.inference.pipeline import AnalysisOptions, Analyzer
 from emotrace.io import prediction_records, render_predictions
 from emotrace.io.html_report import STYLE, render_timeline
 from emotrace.schema import Conversation, Utterance
-from emotrace.serve import metrics as prometheus
 from emotrace.serve.batching import Dispatcher, Overloaded, inference_thread
 from emotrace.serve.body import read_analyze_request
 from emotrace.serve.catalog import available_models, model_info, model_reference
 from emotrace.serve.errors import install_error_handlers, json_response
 from emotrace.serve.inputs import analysis_options, request_conversations
 from emotrace.serve.media import hide_folders
+from emotrace.serve.metrics import Metrics
 from emotrace.serve.middleware import ApiKeyGuard, BodyLimit, RequestMetrics
 from emotrace.serve.openapi import ANALYZE_BODY, install_openapi
 from emotrace.serve.schemas import AnalyzeResponse, ErrorResponse, ModelsResponse
@@ -44,7 +44,7 @@ def create_app(settings: ServeSettings, analyzer: Analyzer | None = None) -> Fas
     analyzer = analyzer or Analyzer()
     preload = model_reference(settings.model, settings, "--model")  # a wrong --model fails here, before serving
     dispatcher = Dispatcher(analyzer, settings.max_queue, settings.max_batch_utterances, settings.batch_wait_ms)
-    metrics = prometheus.Metrics()
+    metrics = Metrics(queue_depth=lambda: dispatcher.depth, batches=lambda: dispatcher.batches)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -79,13 +79,10 @@ def create_app(settings: ServeSettings, analyzer: Analyzer | None = None) -> Fas
         listed = [model_info(name, folder) for name, folder in available_models(settings).items()]
         return json_response({"default": settings.model, "models": listed})
 
-    @app.get("/metrics", summary="Prometheus metrics", response_class=Response, responses={200: {"content": {prometheus.CONTENT_TYPE: {}}}})
-    async def metrics_page() -> Response:
-        gauges = {
-            "emotrace_queue_requests": ("Requests waiting or being analysed.", lambda: dispatcher.depth),
-            "emotrace_inference_batches_total": ("analyze calls run by the worker (merged requests count once).", lambda: dispatcher.batches),
-        }
-        return Response(metrics.render(gauges), media_type=prometheus.CONTENT_TYPE)
+    @app.get("/metrics", summary="Prometheus metrics", response_class=Response, responses={200: {"content": {"text/plain": {}}}})
+    async def metrics_page(request: Request) -> Response:
+        exposition, content_type = metrics.render(request.headers.get("accept"))
+        return Response(exposition, media_type=content_type)
 
     @app.post(
         "/v1/analyze",
