@@ -1,7 +1,7 @@
 from html.parser import HTMLParser
 from pathlib import Path
 
-from emotrace.io.html_report import render_report, write_report
+from emotrace.io.html_report import render_report, render_timeline, report_style, write_report
 from emotrace.schema import Conversation, Prediction, Utterance
 
 
@@ -36,3 +36,26 @@ def test_report_has_one_turn_per_utterance_escapes_text_and_shows_modalities(tmp
     assert "text: joy 0.90" in joined and "speech unavailable" in joined and "1.5s" in joined
     write_report([conversation], predictions, tmp_path / "r.html", title="test")
     assert (tmp_path / "r.html").read_text(encoding="utf-8") == page
+
+
+def test_every_field_from_the_input_or_a_model_is_shown_as_text_never_as_markup() -> None:
+    attack = '<img src=x onerror="alert(1)">'
+    conversation = Conversation(attack, [Utterance(attack, attack), Utterance("Bob", "fine")])
+    fused = Prediction.from_probabilities([attack, "neutral"], [0.7, 0.3])
+    fused.modalities, fused.errors = {attack: Prediction.from_probabilities([attack], [1.0])}, {"speech": f"{attack}: cannot decode audio"}
+    explained = Prediction.from_probabilities(["joy", "neutral"], [0.6, 0.4])
+    explained.explanation = {"words": [[attack, 0.4], ["fine", 0.1]], "turns": [[1, 0.2]]}
+    page = render_report([conversation], [[fused, explained]], title=attack)
+    parser = _Collector()
+    parser.feed(page)
+    assert "img" not in parser.tags
+    # title, heading, conversation id, speaker, text, label, modality name and label, media error, explained word
+    assert "".join(parser.text).count(attack) == 10
+
+
+def test_timeline_is_the_reports_body_and_the_style_is_the_pages_stylesheet() -> None:
+    conversation = Conversation("c", [Utterance("Ann", "I love it")])
+    predictions = [[Prediction.from_probabilities(["joy", "neutral"], [0.9, 0.1])]]
+    page = render_report([conversation], predictions, title="t")
+    assert render_timeline([conversation], predictions) in page
+    assert report_style() in page and ".turn.uncertain" in report_style()

@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from emotrace.inference.pipeline import AnalysisOptions, Analyzer
 from emotrace.io import prediction_records, render_predictions
-from emotrace.io.html_report import STYLE, render_timeline
+from emotrace.io.html_report import render_timeline, report_style
 from emotrace.schema import Conversation, Utterance
 from emotrace.serve.batching import Dispatcher, Overloaded, inference_thread
 from emotrace.serve.body import read_analyze_request
@@ -67,8 +67,8 @@ def create_app(settings: ServeSettings, analyzer: Analyzer | None = None) -> Fas
         return FileResponse(STATIC / "index.html")
 
     @app.get("/report.css", include_in_schema=False)
-    async def report_style() -> Response:
-        return Response(STYLE, media_type="text/css")
+    async def report_css() -> Response:
+        return Response(report_style(), media_type="text/css")
 
     @app.get("/healthz", summary="Liveness: the model is loaded and the worker runs")
     async def healthz() -> dict[str, str | int]:
