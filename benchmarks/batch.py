@@ -86,7 +86,7 @@ def engine_run(engine: str, inputs: Path, spec: Any, workers: int) -> dict[str, 
 
     out_dir = WORK / f"out-{engine}"
     shutil.rmtree(out_dir, ignore_errors=True)
-    from emotrace.datasets.emodb import cache_root
+    from emotrace.paths import cache_root
 
     exports = cache_root() / "onnx"  # model exports (`emotrace export`) are set-up, not work: every run sees them
     cache = WORK / f"cache-{engine}"

@@ -199,7 +199,8 @@ def bundle_scores(bundle: Path, paths: dict[str, Path], reference_fp32: Path, te
     export with its int8 encoder swapped for the MiniLM variant, which is the same function for a frozen-embedding
     bundle (checked: the bundle's fp32 encoder matches the MiniLM export).
     """
-    from emotrace.inference.metrics import UNSCORED, classification_scores, gold_indices
+    from emotrace.inference.metrics import classification_scores, gold_indices
+    from emotrace.labels import UNSCORED
     from emotrace.inference.onnx_model import OnnxERCModel, load_onnx_model
     from emotrace.models.onnx_export import export_bundle
 

@@ -158,7 +158,8 @@ def train_run(name: str, seed: int, splits: dict[str, list[Conversation]]) -> Pa
 
 def test_outputs(run: Path, condition: str, conversations: list[Conversation]) -> dict[str, np.ndarray]:
     """Calibrated test probabilities, which utterances are scored, and which modalities each has (cached)."""
-    from emotrace.inference.metrics import UNSCORED, gold_indices
+    from emotrace.inference.metrics import gold_indices
+    from emotrace.labels import UNSCORED
     from emotrace.inference.predict import probabilities_of_prepared
     from emotrace.models.bundle import load_bundle
 

@@ -20,7 +20,8 @@ from multimodal import OUT, composite, scores  # noqa: E402
 
 
 def main() -> None:
-    from emotrace.inference.metrics import UNSCORED, gold_indices
+    from emotrace.inference.metrics import gold_indices
+    from emotrace.labels import UNSCORED
     from emotrace.inference.predict import predict_probabilities
     from emotrace.models.bundle import load_bundle, load_model, read_config
 

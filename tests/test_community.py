@@ -11,9 +11,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from emotrace.datasets.community import COMMUNITY_LAYOUTS, load_community_features
-from emotrace.datasets.safe_pickle import load_restricted_pickle
 from emotrace.errors import EmotraceError
+from emotrace.io.community import COMMUNITY_LAYOUTS, load_community_features
+from emotrace.io.safe_pickle import load_restricted_pickle
 from emotrace.labels import LABEL_SETS
 
 DIMS = {"text": 5, "audio": 4, "face": 6}

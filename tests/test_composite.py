@@ -25,12 +25,12 @@ from emotrace.datasets.composite import (  # noqa: E402
 )
 from emotrace.datasets.emodb import ARCHIVE as EMODB_ARCHIVE  # noqa: E402
 from emotrace.datasets.emodb import LABELS as EMODB_LABELS  # noqa: E402
-from emotrace.datasets.emodb import cache_root  # noqa: E402
 from emotrace.datasets.fer2013 import ARCHIVE as FER_ARCHIVE  # noqa: E402
 from emotrace.datasets.fer2013 import SPLIT_PREFIXES, fer2013_names, load_fer2013  # noqa: E402
 from emotrace.errors import EmotraceError  # noqa: E402
 from emotrace.io.readers import read_conversations  # noqa: E402
 from emotrace.labels import to_canonical  # noqa: E402
+from emotrace.paths import cache_root  # noqa: E402
 from emotrace.schema import Conversation  # noqa: E402
 from test_fer2013 import _add_jpeg  # noqa: E402
 

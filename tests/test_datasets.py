@@ -4,8 +4,8 @@ from pathlib import Path
 import pytest
 
 from emotrace.datasets import load_dataset
-from emotrace.datasets.safe_pickle import load_restricted_pickle
 from emotrace.errors import EmotraceError
+from emotrace.io.safe_pickle import load_restricted_pickle
 
 
 def test_meld_dev_split_has_official_counts(shared_data: Path) -> None:

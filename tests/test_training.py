@@ -9,7 +9,7 @@ import emotrace.training.loop as loop
 from emotrace.errors import EmotraceError
 from emotrace.models.bundle import load_bundle
 from emotrace.training.config import TrainConfig, recipe
-from emotrace.inference.metrics import UNSCORED
+from emotrace.labels import UNSCORED
 from emotrace.training.loop import TrainData, class_weights, learning_rate_factor, train
 
 LABELS = ["anger", "joy", "neutral"]

@@ -302,8 +302,8 @@ def bench(
 
 def _cold_start_example() -> Path:
     """A three-turn transcript in the cache, for timing `analyze` from process start."""
-    from emotrace.datasets.emodb import cache_root
     from emotrace.io.atomic import write_text_atomic
+    from emotrace.paths import cache_root
 
     path = cache_root() / "bench" / "cold_start.txt"
     if not path.is_file():

@@ -20,6 +20,8 @@ SENTIMENT_LABELS: dict[str, tuple[str, ...]] = {
     "meld": ("neutral", "positive", "negative"),
 }
 
+UNSCORED = -100  # the gold index of a context-only utterance (no emotion); PyTorch's cross-entropy ignores it too
+
 _SYNONYMS = {
     "happy": "joy",
     "happiness": "joy",

@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from emotrace.datasets.text_cleanup import normalize_text
 from emotrace.errors import EmotraceError
+from emotrace.io.text_cleanup import normalize_text
 from emotrace.labels import LABEL_SETS
 from emotrace.schema import Conversation, Utterance
 

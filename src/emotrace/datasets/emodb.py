@@ -6,20 +6,16 @@ The archive is unpacked once into the emotrace cache folder (outside any reposit
 
 from __future__ import annotations
 
-import os
 import shutil
 import tarfile
 from pathlib import Path
 
 from emotrace.errors import EmotraceError
+from emotrace.paths import cache_root
 from emotrace.schema import Conversation, Utterance
 
 ARCHIVE = "emodb/emodb_wav.tar.gz"
 LABELS = {"W": "anger", "L": "boredom", "E": "disgust", "A": "fear", "F": "joy", "T": "sadness", "N": "neutral"}
-
-
-def cache_root() -> Path:
-    return Path(os.environ.get("EMOTRACE_CACHE") or Path.home() / ".cache" / "emotrace")
 
 
 def _unpacked(archive: Path) -> Path:

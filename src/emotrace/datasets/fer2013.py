@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from emotrace.datasets.emodb import cache_root
 from emotrace.errors import EmotraceError
 from emotrace.io.atomic import atomic_path
+from emotrace.paths import cache_root
 
 ARCHIVE = "fer2013/fer2013_images.tar.gz"
 CLASSES = ("angry", "disgust", "fear", "happy", "neutral", "sad", "surprise")

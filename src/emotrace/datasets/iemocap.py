@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from emotrace.datasets.safe_pickle import load_restricted_pickle
-from emotrace.datasets.text_cleanup import normalize_text
 from emotrace.errors import EmotraceError
+from emotrace.io.safe_pickle import load_restricted_pickle
+from emotrace.io.text_cleanup import normalize_text
 from emotrace.labels import LABEL_SETS
 from emotrace.schema import Conversation, Utterance
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from emotrace.datasets.text_cleanup import normalize_text
 from emotrace.errors import EmotraceError
 from emotrace.io.readers import read_conversations
+from emotrace.io.text_cleanup import normalize_text
 from emotrace.schema import Conversation
 
 SPLIT_FILES = {"train": "train_sent_emo.csv", "dev": "dev_sent_emo.csv", "test": "test_sent_emo.csv"}

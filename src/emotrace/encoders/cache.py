@@ -7,17 +7,17 @@ thread of a process (the web service runs models off its event loop), behind a l
 from __future__ import annotations
 
 import hashlib
-import os
 import sqlite3
 import threading
 from pathlib import Path
 
 import numpy as np
 
+from emotrace.paths import cache_root
+
 
 def default_cache_path() -> Path:
-    root = os.environ.get("EMOTRACE_CACHE") or Path.home() / ".cache" / "emotrace"
-    return Path(root) / "embeddings.sqlite"
+    return cache_root() / "embeddings.sqlite"
 
 
 def _key(text: str) -> bytes:

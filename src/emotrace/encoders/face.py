@@ -4,7 +4,7 @@ Jones, 2001), and cut the largest one to the 48×48 grayscale crop that FER2013-
 An utterance's faces are a `FaceSample`: the crops of the frames that had a face, and how many frames were looked
 at, so that frames without a face are skipped but counted.
 
-OpenCV (`opencv-python-headless`) is the optional `face` extra and is imported only here.
+OpenCV (`opencv-python-headless`) is the optional `face` extra, reached through encoders/opencv.py.
 """
 
 from __future__ import annotations
@@ -14,19 +14,12 @@ from pathlib import Path
 
 import numpy as np
 
+from emotrace.encoders.opencv import require_cv2, shrink
+from emotrace.encoders.video import sample_frames
 from emotrace.errors import EmotraceError
 
 FACE_SIZE = 48
-MAX_SIDE = 1600
 MAX_PIXELS = 100_000_000
-
-
-def require_cv2():  # type: ignore[no-untyped-def]
-    try:
-        import cv2
-    except ImportError:
-        raise EmotraceError("face support is not installed", hint="pip install 'emotrace[face]'") from None
-    return cv2
 
 
 def load_image(path: str | Path) -> np.ndarray:
@@ -45,15 +38,6 @@ def load_image(path: str | Path) -> np.ndarray:
             path=where, hint="downscale it first",
         )
     return shrink(cv2.imdecode(data, cv2.IMREAD_GRAYSCALE))
-
-
-def shrink(gray: np.ndarray) -> np.ndarray:
-    """At most MAX_SIDE pixels on a side: detection does not need more, and big frames cost time."""
-    cv2 = require_cv2()
-    scale = MAX_SIDE / max(gray.shape)
-    if scale >= 1:
-        return gray
-    return cv2.resize(gray, (round(gray.shape[1] * scale), round(gray.shape[0] * scale)), interpolation=cv2.INTER_AREA)
 
 
 def detect_faces(gray: np.ndarray) -> list[tuple[int, int, int, int]]:
@@ -115,8 +99,6 @@ def image_faces(path: str | Path) -> FaceSample:
 
 def video_faces(path: str | Path, start: float | None = None, end: float | None = None, fps: float = 3.0) -> FaceSample:
     """The largest face of each frame sampled at `fps` over [start, end]; an error only when no frame has one."""
-    from emotrace.encoders.video import sample_frames
-
     frames = sample_frames(path, start, end, fps)
     crops = [crop for crop in map(largest_face, frames) if crop is not None]
     if not crops:

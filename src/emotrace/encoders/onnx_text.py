@@ -39,9 +39,9 @@ from typing import Any
 
 import numpy as np
 
-from emotrace.datasets.emodb import cache_root
 from emotrace.errors import EmotraceError
 from emotrace.io.atomic import atomic_path
+from emotrace.paths import cache_root
 
 MODEL_NAME = "all-MiniLM-L6-v2"
 OPSET = 17

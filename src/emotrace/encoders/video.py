@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from emotrace.encoders.face import require_cv2, shrink
+from emotrace.encoders.opencv import require_cv2, shrink
 from emotrace.errors import EmotraceError
 
 MAX_FRAMES = 600  # per utterance: 3 minutes at 3.3 frames per second

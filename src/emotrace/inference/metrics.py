@@ -9,10 +9,8 @@ import numpy as np
 
 from emotrace.errors import EmotraceError
 from emotrace.io.atomic import atomic_path
+from emotrace.labels import UNSCORED
 from emotrace.schema import Conversation
-
-
-UNSCORED = -100  # the gold index of a context-only utterance (no emotion); PyTorch's cross-entropy ignores it too
 
 
 def gold_indices(conversations: list[Conversation], labels: list[str]) -> np.ndarray:

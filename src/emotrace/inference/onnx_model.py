@@ -23,11 +23,11 @@ from typing import Any
 
 import numpy as np
 
-from emotrace.datasets.emodb import cache_root
 from emotrace.encoders.onnx_text import INSTALL_HINT, VARIANTS
 from emotrace.errors import EmotraceError
 from emotrace.models.bundle import CONFIG_FILE, WEIGHTS_FILE
 from emotrace.models.turns import context_pairs, speaker_indices
+from emotrace.paths import cache_root
 from emotrace.schema import Conversation
 
 EXPORT_FILE, HEAD_FILE, TOKENIZER_FILE = "export.json", "head.onnx", "tokenizer.json"

@@ -86,7 +86,8 @@ def _pipeline(name: str, bundle: str, cascade: str | None) -> tuple[Any, list[st
 
 def measure_in_process(name: str, bundle: str, conversations: list[Conversation], cascade: str | None = None) -> dict[str, Any]:
     """Load, warm up, time one full pass; weighted F1 of that pass; this process's peak RSS."""
-    from emotrace.inference.metrics import UNSCORED, classification_scores, gold_indices
+    from emotrace.inference.metrics import classification_scores, gold_indices
+    from emotrace.labels import UNSCORED
 
     started = time.perf_counter()
     run, labels = _pipeline(name, bundle, cascade)

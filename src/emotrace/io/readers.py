@@ -65,7 +65,7 @@ def read_conversations(
     where = str(source)
     chosen = _choose_format(source, format)
     if chosen == "community":  # the literature's feature pickles (IEMOCAP_features.pkl, MELD_features_raw*.pkl); large by design
-        from emotrace.datasets.community import load_community_features
+        from emotrace.io.community import load_community_features
 
         return load_community_features(source)
     return parse_conversations(_read_text(source, max_bytes), chosen, where, columns, source.stem)

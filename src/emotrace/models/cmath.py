@@ -20,8 +20,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from emotrace.labels import UNSCORED
 from emotrace.models.base import ERCModel, ModelOutput
-from emotrace.inference.metrics import UNSCORED
 from emotrace.models.multimodal import MultimodalModel, TurnEmbedding
 from emotrace.models.registry import register_model
 

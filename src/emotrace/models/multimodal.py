@@ -5,7 +5,8 @@ Features come from `utterance.features` when the data carries them (community fe
 else they are extracted from the utterance itself: MiniLM for the text, openSMILE eGeMAPSv02 functionals for
 `media["audio"]`, the face bundle's CNN features for `media["image"]`/`media["video"]` (mean over the frames that
 show a face). A modality that is absent or unusable for an utterance (no file, broken file, no face) is masked
-out for that utterance only. Extraction is memoised per (file, span), since composite benchmarks reuse clips.
+out for that utterance only. Extraction is memoised per (file, span), since composite benchmarks reuse clips,
+in LRU caches of at most MEDIA_MEMO vectors each (~0.4 kB audio, ~1 kB face), so a service's memory stays flat.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import torch
 from torch import nn
 
 from emotrace.errors import EmotraceError
-from emotrace.inference.metrics import UNSCORED
+from emotrace.labels import UNSCORED
 from emotrace.models.base import EmotionHeads, ERCModel, ModelOutput
 from emotrace.models.registry import register_model
 from emotrace.models.turns import speaker_indices
@@ -41,9 +42,10 @@ def feature_dims(conversations: list[Conversation]) -> dict[str, int]:
                 found.setdefault(modality, len(vector))
     return {m: found[m] for m in MODALITIES if m in found}
 FACE_MEDIA = ("image", "video")
+MEDIA_MEMO = 1024  # feature vectors kept per modality: every EmoDB clip of a composite benchmark, a few MB at most
 
 
-@lru_cache(maxsize=None)
+@lru_cache(maxsize=MEDIA_MEMO)
 def _audio_vector(path: str, modified: float, start: float | None, end: float | None) -> np.ndarray:
     from emotrace.encoders.audio import load_audio
 
@@ -72,7 +74,13 @@ def _face_network(face_model: str) -> Any:
     return load_model(face_model).network.eval()
 
 
-_FACE_VECTORS: dict[tuple[Any, ...], np.ndarray] = {}
+@lru_cache(maxsize=MEDIA_MEMO)
+def _face_vector(face_model: str, kind: str, path: str, modified: float, start: float | None, end: float | None) -> np.ndarray:
+    """The mean of the face network's features over the faces of an image, or of a video span's frames."""
+    from emotrace.models.face import FACE_FPS, faces_of_file
+
+    crops = faces_of_file(kind, path, modified, start, end, FACE_FPS).crops
+    return _face_network(face_model).embed(list(crops)).mean(0)
 
 
 def media_vector(utterance: Utterance, modality: str, face_model: str) -> np.ndarray | None:
@@ -84,12 +92,7 @@ def media_vector(utterance: Utterance, modality: str, face_model: str) -> np.nda
     if kind is None:
         return None
     path = utterance.media[kind]
-    key = (face_model, kind, path, _modified(path), utterance.start, utterance.end)
-    if key not in _FACE_VECTORS:
-        from emotrace.models.face import utterance_faces
-
-        _FACE_VECTORS[key] = _face_network(face_model).embed(list(utterance_faces(utterance).crops)).mean(0)
-    return _FACE_VECTORS[key]
+    return _face_vector(face_model, kind, path, _modified(path), utterance.start, utterance.end)
 
 
 def _modified(path: str) -> float:

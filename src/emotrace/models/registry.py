@@ -3,12 +3,23 @@ and a bundle's config stores exactly that name and those args so that loading re
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from typing import Any
 
 from emotrace.errors import EmotraceError
 from emotrace.models.base import ERCModel
 
+# Where the registered constructors live; each module decorates its constructors with `register_model` on import.
+MODEL_MODULES = (
+    "emotrace.models.cmath",
+    "emotrace.models.face",
+    "emotrace.models.finetune",
+    "emotrace.models.frozen",
+    "emotrace.models.multimodal",
+    "emotrace.models.skip_rnn",
+    "emotrace.models.speech",
+)
 _REGISTRY: dict[str, Callable[..., ERCModel]] = {}
 _DESCRIPTIONS: dict[str, str] = {}
 
@@ -23,13 +34,9 @@ def register_model(name: str, description: str) -> Callable[[Callable[..., ERCMo
 
 
 def _ensure_loaded() -> None:
-    import emotrace.models.cmath  # noqa: F401  (registers its models)
-    import emotrace.models.face  # noqa: F401
-    import emotrace.models.finetune  # noqa: F401
-    import emotrace.models.frozen  # noqa: F401
-    import emotrace.models.multimodal  # noqa: F401
-    import emotrace.models.skip_rnn  # noqa: F401
-    import emotrace.models.speech  # noqa: F401
+    """Import every module that registers models, by name, so that the registry itself imports no model module."""
+    for module in MODEL_MODULES:
+        importlib.import_module(module)
 
 
 def list_models() -> dict[str, str]:

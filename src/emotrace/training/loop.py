@@ -20,9 +20,10 @@ from torch import nn
 
 from emotrace.errors import EmotraceError
 from emotrace.inference.calibration import calibrate_bundle
-from emotrace.inference.metrics import UNSCORED, classification_scores, gold_indices
+from emotrace.inference.metrics import classification_scores, gold_indices
 from emotrace.inference.predict import probabilities_of_prepared
 from emotrace.io.atomic import write_text_atomic
+from emotrace.labels import UNSCORED
 from emotrace.models.base import ERCModel, utterance_batches
 from emotrace.models.bundle import CARD_FILE, save_bundle
 from emotrace.models.registry import create_model

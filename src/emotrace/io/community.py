@@ -39,9 +39,9 @@ from typing import Any
 
 import numpy as np
 
-from emotrace.datasets.safe_pickle import load_restricted_pickle
-from emotrace.datasets.text_cleanup import normalize_text
 from emotrace.errors import EmotraceError
+from emotrace.io.safe_pickle import load_restricted_pickle
+from emotrace.io.text_cleanup import normalize_text
 from emotrace.labels import LABEL_SETS, SENTIMENT_LABELS
 from emotrace.schema import Conversation, Utterance
 
