@@ -3,7 +3,8 @@ CNN (`face-cnn`) or its FDRL variant (`face-fdrl`).
 
 A video utterance's prediction is the mean of its frames' probabilities (frames without a face are skipped and
 counted); the model returns the log of that mean as its logits, so a bundle's temperature acts on it like on any
-model. Faces are found once per (file, span) and memoised, since fusion checks the media before predicting.
+model. Faces are found once per (file, span) and memoised, since fusion checks the media before predicting; the
+memo keeps the last FACES_MEMO files' crops (48×48 float32, ~9 kB per face found), so a service's memory stays flat.
 """
 
 from __future__ import annotations
@@ -23,14 +24,16 @@ from emotrace.models.registry import register_model
 from emotrace.schema import Conversation, Utterance
 
 FACE_MEDIA = ("image", "video")
+FACE_FPS = 3.0  # video frames looked at per second
+FACES_MEMO = 64  # (file, span) entries: more than the face utterances of most conversations, which fusion reads twice
 
 
-@lru_cache(maxsize=512)
+@lru_cache(maxsize=FACES_MEMO)
 def faces_of_file(kind: str, path: str, modified: float, start: float | None, end: float | None, fps: float) -> FaceSample:
     return image_faces(path) if kind == "image" else video_faces(path, start, end, fps)
 
 
-def utterance_faces(utterance: Utterance, fps: float = 3.0) -> FaceSample:
+def utterance_faces(utterance: Utterance, fps: float = FACE_FPS) -> FaceSample:
     """The faces of the utterance's image, else of its video span; EmotraceError if there are none."""
     kind = next((kind for kind in FACE_MEDIA if kind in utterance.media), None)
     if kind is None:
@@ -43,7 +46,7 @@ def utterance_faces(utterance: Utterance, fps: float = 3.0) -> FaceSample:
 class FaceExpression(ERCModel):
     media = FACE_MEDIA
 
-    def __init__(self, labels: list[str], architecture: str = "cnn", width: int = 32, fps: float = 3.0) -> None:
+    def __init__(self, labels: list[str], architecture: str = "cnn", width: int = 32, fps: float = FACE_FPS) -> None:
         super().__init__(labels, None)
         self.fps = fps
         self.network = FaceCNN(labels, width) if architecture == "cnn" else FaceFDRL(labels, width)
