@@ -277,8 +277,8 @@ def available_backends(full_dir: Path) -> list[str]:
         import onnxruntime  # noqa: F401
     except ImportError:
         return ["torch-fp32"]
-    from emotrace.inference.onnx_model import has_export
-    from emotrace.models.onnx_export import export_bundle
+    from emotrace.export.runtime import has_export
+    from emotrace.export.text_model import export_bundle
 
     if not has_export(str(full_dir), "onnx-int8"):
         export_bundle(str(full_dir), int8=True)

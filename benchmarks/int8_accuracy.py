@@ -9,7 +9,7 @@ at a time, and between the two (a vector's dependence on its batch-mates); encod
 same texts in length-sorted batches of 64, fp32 and every int8 variant timed in interleaved rounds, median); and
 the biGRU bundle's MELD test weighted F1 and agreement with its fp32 predictions, per encoder.
 Variants: plain dynamic quantisation with ORT's options, partial quantisation, and SmoothQuant (Xiao et al.,
-2023; encoders/smoothquant.py) calibrated on 512 MELD train utterances or on the shipped dialogues (the default of
+2023; export/smoothquant.py) calibrated on 512 MELD train utterances or on the shipped dialogues (the default of
 `emotrace export`). The dev sweep (MELD dev, never test) is the recipe for `smoothquant.ALPHA`.
 The bundle's exports go to a temporary emotrace cache, not the user's. Writes benchmarks/results/int8_accuracy.json
 and the README block `int8_accuracy`.
@@ -80,16 +80,16 @@ def quantise(fp32_path: Path, int8_path: Path, **options: Any) -> None:
     """ORT dynamic quantisation, per channel with int8 weights unless `options` say otherwise."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    from emotrace.encoders.onnx_text import _quiet_export
+    from emotrace.export.graphs import quiet_export
 
     settings: dict[str, Any] = {"per_channel": True, "weight_type": QuantType.QInt8} | options
-    with _quiet_export():
+    with quiet_export():
         quantize_dynamic(str(fp32_path), str(int8_path), **settings)
 
 
 def smoothed_graph(module: Any, example: dict[str, Any], calibration: list[dict[str, Any]], alpha: float, path: Path) -> Path:
-    from emotrace.encoders.onnx_text import export_graph
-    from emotrace.encoders.smoothquant import smoothquant
+    from emotrace.export.graphs import export_graph
+    from emotrace.export.smoothquant import smoothquant
 
     export_graph(smoothquant(module, calibration, alpha), example, path)
     return path
@@ -108,7 +108,7 @@ def summary(values: np.ndarray) -> dict[str, float]:
 
 
 def backend_for(path: Path, tokenizer: Path) -> Any:
-    from emotrace.encoders.onnx_text import OnnxBackend
+    from emotrace.export.runtime import OnnxBackend
 
     if not path.with_name("tokenizer.json").is_file():
         shutil.copyfile(tokenizer, path.with_name("tokenizer.json"))
@@ -135,8 +135,8 @@ def build_variants(module: Any, example: dict[str, Any], fp32_path: Path, defaul
     """Every int8 variant's graph; `default_int8` is what `export_onnx` itself wrote."""
     from onnxruntime.quantization import QuantType
 
-    from emotrace.encoders.calibration_dialogues import calibration_texts
-    from emotrace.encoders.smoothquant import ALPHA, tokenised_batches
+    from emotrace.export.dialogues import calibration_texts
+    from emotrace.export.smoothquant import ALPHA, tokenised_batches
 
     plain: dict[str, dict[str, Any]] = {
         "dynamic": {},
@@ -201,8 +201,8 @@ def bundle_scores(bundle: Path, paths: dict[str, Path], reference_fp32: Path, te
     """
     from emotrace.inference.metrics import classification_scores, gold_indices
     from emotrace.labels import UNSCORED
-    from emotrace.inference.onnx_model import OnnxERCModel, load_onnx_model
-    from emotrace.models.onnx_export import export_bundle
+    from emotrace.export.runtime import OnnxERCModel, load_onnx_model
+    from emotrace.export.text_model import export_bundle
 
     folder = export_bundle(bundle, int8=True, smoothquant=False)
     predicted = {"fp32": predictions(load_onnx_model(bundle, "onnx-fp32"), test), "dynamic": predictions(load_onnx_model(bundle, "onnx-int8"), test)}
@@ -282,8 +282,8 @@ def main() -> None:
 
 def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     from emotrace.datasets import load_dataset
-    from emotrace.encoders.onnx_text import export_onnx, minilm_embedder
-    from emotrace.encoders.smoothquant import ALPHA, tokenised_batches
+    from emotrace.export.graphs import export_onnx, minilm_embedder
+    from emotrace.export.smoothquant import ALPHA, tokenised_batches
 
     load_start = os.getloadavg()[0]
     test_conversations = load_dataset("meld", "test", args.data_dir)

@@ -108,7 +108,7 @@ def sample_conversations(data_dir: str, seed: int) -> tuple[list[dict[str, Any]]
 
 def resolved_backend(model: str, backend: str) -> str:
     """What the server will run, named in the results: `auto` is the ONNX fp32 export when one exists, else torch."""
-    from emotrace.inference.onnx_model import has_export
+    from emotrace.export.runtime import has_export
 
     if backend != "auto":
         return backend

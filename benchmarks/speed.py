@@ -43,8 +43,8 @@ def ensure_bundle(data_dir: str) -> Path:
 
 def ensure_exports(bundle: Path) -> None:
     """ONNX fp32 + int8 of the head's bundle, and of the default model (for the cold start)."""
-    from emotrace.inference.onnx_model import has_export
-    from emotrace.models.onnx_export import export_bundle
+    from emotrace.export.runtime import has_export
+    from emotrace.export.text_model import export_bundle
 
     for model in (str(bundle), "default"):
         if not has_export(model, "onnx-int8"):

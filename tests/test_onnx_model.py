@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 
 from emotrace.errors import EmotraceError
-from emotrace.inference.onnx_model import load_onnx_model
+from emotrace.export.runtime import load_onnx_model
 from emotrace.inference.pipeline import AnalysisOptions, Analyzer
 from emotrace.inference.predict import predict_probabilities
 from emotrace.models.bundle import load_model, save_bundle
-from emotrace.models.onnx_export import export_bundle
+from emotrace.export.text_model import export_bundle
 from emotrace.models.registry import create_model
 from emotrace.schema import Conversation, Utterance
 
@@ -93,7 +93,7 @@ def test_analyze_uses_the_export_without_importing_torch(default_export: Path, t
 def test_auto_backend_falls_back_to_torch_once_when_onnxruntime_is_missing(
     default_export: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr("emotrace.inference.onnx_model.onnx_runtime_installed", lambda: False)
+    monkeypatch.setattr("emotrace.export.runtime.onnx_runtime_installed", lambda: False)
     analyzer = Analyzer()
     with caplog.at_level(logging.WARNING, logger="emotrace.inference.pipeline"):
         first = analyzer.analyze(conversations(), AnalysisOptions(backend="auto"))

@@ -14,8 +14,8 @@ pytest.importorskip("onnxruntime", reason="the ONNX text backends need onnxrunti
 pytest.importorskip("onnx", reason="exporting to ONNX needs onnx (pip install 'emotrace[onnx]')")
 
 from emotrace.encoders.cache import EmbeddingCache  # noqa: E402
-from emotrace.encoders.onnx_text import OnnxBackend, default_onnx_dir  # noqa: E402
-from emotrace.encoders.text import TextEncoder, TorchBackend, text_backend  # noqa: E402
+from emotrace.export.runtime import OnnxBackend, default_onnx_dir, text_backend  # noqa: E402
+from emotrace.encoders.text import TextEncoder, TorchBackend  # noqa: E402
 from emotrace.errors import EmotraceError  # noqa: E402
 
 LONG = " ".join(f"Sentence number {i} keeps going on about the weather, the train and the meeting." for i in range(40))
@@ -109,7 +109,7 @@ def test_onnx_fp32_and_int8_match_torch(onnx_dir: Path, torch_vectors: np.ndarra
     # dynamic: 0.987 / 0.971). In this one batch every row is padded to the 256-token LONG row and all rows share one
     # activation scale: mean 0.976, min 0.943 (plain dynamic 0.983 / 0.960). The runtime sorts by length, so its
     # batches are never this mixed (benchmarks/int8_accuracy.py measures MELD). Measured on AVX-512 VNNI; the bounds
-    # leave room for CPUs without VNNI, where ORT's u8s8 kernel can saturate (encoders/smoothquant.py).
+    # leave room for CPUs without VNNI, where ORT's u8s8 kernel can saturate (export/smoothquant.py).
     assert int8_alone_cos.mean() >= 0.985 and int8_alone_cos.min() >= 0.97
     assert int8_cos.mean() >= 0.96 and int8_cos.min() >= 0.90
     assert int8_batch_vs_alone.min() >= 0.92  # measured 0.959
@@ -117,7 +117,7 @@ def test_onnx_fp32_and_int8_match_torch(onnx_dir: Path, torch_vectors: np.ndarra
 def test_onnx_backend_runs_without_torch_or_transformers(onnx_dir: Path) -> None:
     script = (
         "import json, sys\n"
-        "from emotrace.encoders.text import text_backend\n"
+        "from emotrace.export.runtime import text_backend\n"
         "vectors = text_backend('onnx-int8').encode(['hello there', 'I am so angry!'])\n"
         "print(json.dumps({'shape': list(vectors.shape), 'loaded': sorted(m for m in ('torch', 'transformers') if m in sys.modules)}))\n"
     )

@@ -6,9 +6,9 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from emotrace.encoders.calibration_dialogues import calibration_conversations, calibration_texts  # noqa: E402
-from emotrace.encoders.onnx_text import minilm_embedder  # noqa: E402
-from emotrace.encoders.smoothquant import ALPHA, InputScaled, activation_maxima, bert_of, smoothing_scale, smoothquant, tokenised_batches  # noqa: E402
+from emotrace.export.dialogues import calibration_conversations, calibration_texts  # noqa: E402
+from emotrace.export.graphs import minilm_embedder  # noqa: E402
+from emotrace.export.smoothquant import ALPHA, InputScaled, activation_maxima, bert_of, smoothing_scale, smoothquant, tokenised_batches  # noqa: E402
 
 CALIBRATION = ["Did you take the last slice of cake?", "I got the job!!!", "Okay.", "The heating's broken again and it's minus ten outside."]
 UNSEEN = ["We were on a break!", "What?!", "I'm so sorry for your loss.", "ALL CAPS AND SHOUTING FOR NO REASON", "Je suis très content."]

@@ -248,12 +248,13 @@ def export(
 ) -> None:
     """Export to ONNX for the faster, torch-free backends: a text model (`analyze --backend`), or the MiniLM encoder
     alone (the onnx-fp32 / onnx-int8 text backends of feature extraction and training)."""
-    from emotrace.encoders.onnx_text import VARIANTS, export_onnx
+    from emotrace.export.graphs import export_onnx
+    from emotrace.export.runtime import VARIANTS
 
     if backend not in VARIANTS:
         raise EmotraceError(f"--backend {backend!r} cannot be exported", hint=f"choose one of {', '.join(VARIANTS)}")
     if model is not None:
-        from emotrace.models.onnx_export import export_bundle
+        from emotrace.export.text_model import export_bundle
 
         if out is not None:
             raise EmotraceError("--out is for the MiniLM export; a model's export goes to the cache, where `analyze` finds it", hint="drop --out")
@@ -280,7 +281,7 @@ def bench(
     from rich.console import Console
     from rich.table import Table
 
-    from emotrace.inference.onnx_model import has_export
+    from emotrace.export.runtime import has_export
     from emotrace.inference.speed import cold_starts, run_bench, summarise
 
     if not has_export(model, "onnx-int8"):

@@ -1,7 +1,7 @@
 """Sentence embeddings for utterances: batched, length-sorted, cached on disk.
 
-The runtime sits behind `TextBackend` so that ONNX Runtime / int8 backends can replace the PyTorch
-one without touching anything that calls `TextEncoder.embed`.
+The runtime sits behind `TextBackend` so that ONNX Runtime / int8 backends (export/runtime.py, `text_backend`) can
+replace the PyTorch one without touching anything that calls `TextEncoder.embed`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import numpy as np
 
 from emotrace.encoders.cache import EmbeddingCache
 from emotrace.encoders.minilm import EMBEDDING_DIM, ENCODER_NAME, load_bert, load_tokenizer, mean_pool
-from emotrace.errors import EmotraceError
 
 
 class TextBackend(Protocol):
@@ -39,23 +38,6 @@ class TorchBackend:
             hidden = self._model(**batch).last_hidden_state
             pooled = torch.nn.functional.normalize(mean_pool(hidden, batch["attention_mask"]), dim=-1)
         return pooled.numpy().astype(np.float32)
-
-
-TEXT_BACKENDS = ("torch-fp32", "onnx-fp32", "onnx-int8")
-
-
-def text_backend(name: str = "torch-fp32") -> TextBackend:
-    """A backend by name: "torch-fp32" (the default), or "onnx-fp32" / "onnx-int8" from `emotrace export`'s folder."""
-    if name == "torch-fp32":
-        return TorchBackend()
-    if name in ("onnx-fp32", "onnx-int8"):
-        from emotrace.encoders.onnx_text import OnnxBackend, default_onnx_path, export_hint
-
-        path = default_onnx_path(name)
-        if not path.is_file():
-            raise EmotraceError(f"no {name} model exported yet", path=str(path), hint=export_hint(name))
-        return OnnxBackend(path)
-    raise EmotraceError(f"unknown text backend {name!r}", hint=f"choose one of {', '.join(TEXT_BACKENDS)}")
 
 
 class TextEncoder:

@@ -145,7 +145,7 @@ class TorchFull:
 
 
 class OnnxFull:
-    """A frozen-embedding bundle's ONNX export (inference/onnx_model.py): no torch at all."""
+    """A frozen-embedding bundle's ONNX export (export/runtime.py): no torch at all."""
 
     def __init__(self, model: Any) -> None:
         if model.registry_name not in FROZEN_MODELS:
@@ -363,7 +363,7 @@ def load_full(source: str | Path, backend: str = "torch-fp32", text_encoder: Any
         if text_encoder is not None:
             model.text_encoder = text_encoder
         return TorchFull(model)
-    from emotrace.inference.onnx_model import load_onnx_model
+    from emotrace.export.runtime import load_onnx_model
 
     return OnnxFull(load_onnx_model(source, backend))
 

@@ -16,7 +16,7 @@ from emotrace.errors import EmotraceError
 from emotrace.schema import Conversation, Prediction
 
 if TYPE_CHECKING:
-    from emotrace.inference.onnx_model import OnnxERCModel
+    from emotrace.export.runtime import OnnxERCModel
     from emotrace.models.base import ERCModel
 
 LATE_FUSION = "late"
@@ -88,7 +88,7 @@ class Analyzer:
 
     def text_model(self, options: AnalysisOptions) -> ERCModel | OnnxERCModel:
         """The text model on the backend the options ask for; "auto" never changes what the model outputs."""
-        from emotrace.inference.onnx_model import ONNX_BACKENDS
+        from emotrace.export.runtime import ONNX_BACKENDS
 
         needs_torch = options.mc_dropout > 0 or options.explain
         backend = options.backend
@@ -105,7 +105,7 @@ class Analyzer:
         key = f"{options.model}@{backend}"
         with self._lock:
             if key not in self._models:
-                from emotrace.inference.onnx_model import load_onnx_model
+                from emotrace.export.runtime import load_onnx_model
 
                 self._models[key] = load_onnx_model(options.model, backend)
             return self._models[key]
@@ -124,7 +124,7 @@ class Analyzer:
 def _auto_backend(model: str) -> str:
     """"onnx-fp32" when `model` has that export and onnxruntime is installed, else torch; an export this
     environment cannot run is said once, as a warning, instead of failing."""
-    from emotrace.inference.onnx_model import INSTALL_HINT, has_export, onnx_runtime_installed
+    from emotrace.export.runtime import INSTALL_HINT, has_export, onnx_runtime_installed
 
     if not (_is_text_export_candidate(model) and has_export(model)):
         return TORCH
@@ -136,7 +136,7 @@ def _auto_backend(model: str) -> str:
 
 def _is_text_export_candidate(name: str) -> bool:
     """Only text models are exported; a media or fusion bundle passed as --model is never looked up in the cache."""
-    from emotrace.inference.onnx_model import EXPORTABLE_MODELS
+    from emotrace.export.runtime import EXPORTABLE_MODELS
     from emotrace.models.bundle import bundle_path, read_config
 
     return read_config(bundle_path(name))["model"] in EXPORTABLE_MODELS

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from emotrace.errors import EmotraceError
-from emotrace.inference.onnx_model import OnnxERCModel
+from emotrace.export.runtime import OnnxERCModel
 from emotrace.inference.uncertainty import decompose
 from emotrace.schema import Conversation, Prediction
 

@@ -72,7 +72,7 @@ def _pipeline(name: str, bundle: str, cascade: str | None) -> tuple[Any, list[st
         model.text_encoder = TextEncoder(cache=False)
         return (lambda conversations: (predict_probabilities(model, conversations)[0], None)), model.labels
     if name in ("onnx-fp32", "onnx-int8"):
-        from emotrace.inference.onnx_model import load_onnx_model
+        from emotrace.export.runtime import load_onnx_model
 
         exported = load_onnx_model(bundle, name)
         return (lambda conversations: (exported.probabilities(conversations)[0], None)), exported.labels

@@ -1,6 +1,6 @@
 """What a text model reads of a conversation besides each utterance: speaker roles and the neighbouring turns.
 
-Torch-free, so the PyTorch models and their ONNX exports (inference/onnx_model.py) build identical inputs.
+Torch-free, so the PyTorch models and their ONNX exports (export/runtime.py) build identical inputs.
 """
 
 from __future__ import annotations

@@ -53,7 +53,7 @@ def read_api_key(path: Path) -> str:
 def check_backend(backend: str, model: str) -> None:
     """A `--backend` the text model can run on, checked before serving: an unknown name or a missing export fails
     at startup with the command that makes it, not on the first request."""
-    from emotrace.inference.onnx_model import ONNX_BACKENDS, has_export
+    from emotrace.export.runtime import ONNX_BACKENDS, has_export
 
     if backend in ("auto", "torch"):
         return

@@ -1,9 +1,10 @@
-"""all-MiniLM-L6-v2 on ONNX Runtime: the same embeddings as `TorchBackend`, about 2-5x faster, torch-free at run time.
+"""Trace torch modules to ONNX graphs and quantise them to int8 (plain, or SmoothQuant first), and export all-MiniLM-L6-v2
+alone: the same embeddings as `TorchBackend`, about 2-5x faster on ONNX Runtime (export/runtime.py), torch-free at run time.
 
 Why: measured on this project's 2-core CPU (research/deps.md, rows 3-3b), 1,000 short sentences, batch 64:
 
     torch fp32 (TorchBackend)                     ~350-374 sentences/s
-    ONNX Runtime fp32 (this module)               ~760-945 sentences/s   cosine to torch 1.00000
+    ONNX Runtime fp32 (`OnnxBackend`)             ~760-945 sentences/s   cosine to torch 1.00000
     ONNX Runtime int8, per-channel dynamic QInt8  ~1,700-2,000 sentences/s   cosine to torch ~0.99 (see below)
 
 and the run time needs only `onnxruntime`, `tokenizers` and numpy (a ~210 MB environment instead of ~1.4 GB).
@@ -24,46 +25,24 @@ vectors from different backends.
 `export_onnx` runs once with torch (it traces the PyTorch model); it writes one graph
 `(input_ids, attention_mask) -> embedding` that already does masked mean pooling and L2 normalisation, plus
 `tokenizer.json` beside it, so a folder holding those files is all `OnnxBackend` needs.
-Only `export_onnx` imports torch; nothing in this module imports torch or transformers at module level.
+Nothing in this module imports torch, onnx or transformers at module level.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from emotrace.errors import EmotraceError
+from emotrace.export.runtime import BACKEND_KEY, INSTALL_HINT, MODEL_NAME, OUTPUT, TOKENIZER_FILE, VARIANTS, default_onnx_dir
 from emotrace.io.atomic import atomic_path
-from emotrace.paths import cache_root
 
-MODEL_NAME = "all-MiniLM-L6-v2"
 OPSET = 17
-INPUTS = ("input_ids", "attention_mask")
-OUTPUT = "embedding"
-BACKEND_KEY = "emotrace.backend"
-VARIANTS = {"onnx-fp32": "fp32.onnx", "onnx-int8": "int8.onnx"}
 SMOOTHQUANT_ID = "onnx-int8-smoothquant"  # backend id of an int8 model made with SmoothQuant (the default)
-INSTALL_HINT = "pip install 'emotrace[onnx]'"
-
-
-def default_onnx_dir() -> Path:
-    return cache_root() / "onnx" / MODEL_NAME
-
-
-def default_onnx_path(backend: str) -> Path:
-    """Where `emotrace export --backend BACKEND` writes its model ("onnx-fp32" or "onnx-int8")."""
-    return default_onnx_dir() / VARIANTS[backend]
-
-
-def export_hint(backend: str = "onnx-int8") -> str:
-    return f"run `emotrace export --backend {backend}`"
 
 
 def export_onnx(out_dir: Path | None = None, int8: bool = False, smoothquant: bool = True) -> Path:
@@ -83,15 +62,15 @@ def export_onnx(out_dir: Path | None = None, int8: bool = False, smoothquant: bo
     embedder, example = minilm_embedder()
     fp32_path = folder / VARIANTS["onnx-fp32"]
     export_graph(embedder, example, fp32_path)
-    with atomic_path(folder / "tokenizer.json") as temporary:
-        shutil.copyfile(minilm_path() / "tokenizer.json", temporary)
+    with atomic_path(folder / TOKENIZER_FILE) as temporary:
+        shutil.copyfile(minilm_path() / TOKENIZER_FILE, temporary)
     if not int8:
         return fp32_path
     int8_path = folder / VARIANTS["onnx-int8"]
     calibration = None
     if smoothquant:
-        from emotrace.encoders.calibration_dialogues import calibration_texts
-        from emotrace.encoders.smoothquant import tokenised_batches
+        from emotrace.export.dialogues import calibration_texts
+        from emotrace.export.smoothquant import tokenised_batches
 
         calibration = tokenised_batches(calibration_texts(), max_length=256)
     export_int8(embedder, example, fp32_path, int8_path, calibration)
@@ -128,7 +107,7 @@ def export_graph(module: Any, inputs: dict[str, Any], path: Path, outputs: tuple
     import torch
 
     dynamic_axes = {name: {0: "batch", 1: "sequence"} for name in inputs} | {name: {0: "batch"} for name in outputs}
-    with atomic_path(path) as temporary, _quiet_export():
+    with atomic_path(path) as temporary, quiet_export():
         torch.onnx.export(
             module, tuple(inputs.values()), str(temporary), input_names=list(inputs), output_names=list(outputs),
             dynamic_axes=dynamic_axes, opset_version=OPSET, dynamo=False,
@@ -139,7 +118,7 @@ def export_graph(module: Any, inputs: dict[str, Any], path: Path, outputs: tuple
 def export_int8(module: Any, inputs: dict[str, Any], fp32_path: Path, int8_path: Path, calibration: list[dict[str, Any]] | None) -> None:
     """The int8 graph of `module` (already exported to `fp32_path`) at `int8_path`.
 
-    With `calibration` (batches of `module`'s keyword inputs): SmoothQuant (encoders/smoothquant.py), i.e. a
+    With `calibration` (batches of `module`'s keyword inputs): SmoothQuant (export/smoothquant.py), i.e. a
     smoothed copy of `module` traced to a temporary fp32 graph, which is then quantised. Without: `fp32_path`
     quantised as it is (plain dynamic quantisation).
     """
@@ -148,7 +127,7 @@ def export_int8(module: Any, inputs: dict[str, Any], fp32_path: Path, int8_path:
         return
     import tempfile
 
-    from emotrace.encoders.smoothquant import smoothquant
+    from emotrace.export.smoothquant import smoothquant
 
     with tempfile.TemporaryDirectory(prefix=".smoothquant-", dir=int8_path.parent) as scratch:
         smoothed_path = Path(scratch) / "smoothed.onnx"
@@ -162,7 +141,7 @@ def quantise_int8(fp32_path: Path, int8_path: Path, backend_id: str = "onnx-int8
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    with atomic_path(int8_path) as temporary, _quiet_export():
+    with atomic_path(int8_path) as temporary, quiet_export():
         quantize_dynamic(fp32_path, temporary, per_channel=True, weight_type=QuantType.QInt8)
         _tag(onnx, temporary, backend_id)
 
@@ -191,7 +170,7 @@ def _tag(onnx: Any, path: Path, backend: str) -> None:
 
 
 @contextmanager
-def _quiet_export() -> Iterator[None]:
+def quiet_export() -> Iterator[None]:
     """Silence the tracer's and quantiser's known-harmless warnings (deps.md) for the duration of an export."""
     import warnings
 
@@ -208,67 +187,3 @@ def _quiet_export() -> Iterator[None]:
             yield
     finally:
         root.removeFilter(dropper)
-
-
-class OnnxBackend:
-    """`TextBackend` on ONNX Runtime: `tokenizers` + one InferenceSession, no torch or transformers."""
-
-    def __init__(self, path: str | Path, threads: int | None = None, max_length: int = 256) -> None:
-        self.path = Path(path)
-        self.max_length = max_length
-        try:
-            import onnxruntime as ort
-        except ImportError:
-            raise EmotraceError("the ONNX backends need onnxruntime", hint=INSTALL_HINT) from None
-        try:
-            from tokenizers import Tokenizer
-        except ImportError:
-            raise EmotraceError("the ONNX backends need the tokenizers package", hint=INSTALL_HINT) from None
-        if not self.path.is_file():
-            raise EmotraceError("ONNX model not found", path=str(self.path), hint=export_hint(_variant_of(self.path)))
-        tokenizer_path = self.path.with_name("tokenizer.json")
-        if not tokenizer_path.is_file():
-            raise EmotraceError("tokenizer.json missing beside the ONNX model", path=str(tokenizer_path), hint=export_hint(_variant_of(self.path)))
-
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or int(os.environ.get("OMP_NUM_THREADS") or 0) or os.cpu_count() or 1  # a batch worker gets its share
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3
-        try:
-            self._session = ort.InferenceSession(str(self.path), sess_options=options, providers=["CPUExecutionProvider"])
-        except Exception as error:  # onnxruntime raises its own pybind exception types for bad files
-            reason = str(error).strip().splitlines()[0][:160] if str(error).strip() else type(error).__name__
-            raise EmotraceError(
-                f"cannot load the ONNX model ({reason})", path=str(self.path), hint=export_hint(_variant_of(self.path))
-            ) from None
-        inputs = [i.name for i in self._session.get_inputs()]
-        outputs = [o.name for o in self._session.get_outputs()]
-        if sorted(inputs) != sorted(INPUTS) or outputs != [OUTPUT]:
-            raise EmotraceError(
-                f"not an emotrace MiniLM export (inputs {inputs}, outputs {outputs})", path=str(self.path), hint=export_hint(_variant_of(self.path))
-            )
-        metadata = self._session.get_modelmeta().custom_metadata_map
-        self.backend_id = metadata.get(BACKEND_KEY) or ("onnx-int8" if "int8" in self.path.stem else "onnx-fp32")
-
-        try:
-            self._tokenizer = Tokenizer.from_file(str(tokenizer_path))
-        except Exception as error:
-            raise EmotraceError(f"cannot read the tokenizer ({error})", path=str(tokenizer_path), hint=export_hint(_variant_of(self.path))) from None
-        pad_id = self._tokenizer.token_to_id("[PAD]")
-        self._tokenizer.enable_truncation(max_length=max_length)
-        self._tokenizer.enable_padding(pad_id=0 if pad_id is None else pad_id, pad_token="[PAD]")
-
-    def encode(self, texts: list[str]) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, 384), dtype=np.float32)
-        encodings = self._tokenizer.encode_batch(list(texts))
-        feeds = {
-            "input_ids": np.asarray([e.ids for e in encodings], dtype=np.int64),
-            "attention_mask": np.asarray([e.attention_mask for e in encodings], dtype=np.int64),
-        }
-        (embedding,) = self._session.run([OUTPUT], feeds)
-        return np.asarray(embedding, dtype=np.float32)
-
-
-def _variant_of(path: Path) -> str:
-    return "onnx-int8" if "int8" in path.stem else "onnx-fp32"

@@ -1,4 +1,4 @@
-"""Export a text bundle to ONNX for the torch-free runtime in inference/onnx_model.py (`emotrace export --model`).
+"""Export a text bundle to ONNX for the torch-free runtime in export/runtime.py (`emotrace export --model`).
 
 The encoder graph is the model's own: plain MiniLM with mean pooling and L2 normalisation for the frozen-embedding
 models (`mlp`, `bigru`), the LoRA-adapted MiniLM with the adapters merged into its weights and plain mean pooling
@@ -14,9 +14,9 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from emotrace.encoders.onnx_text import VARIANTS, export_graph, export_int8, require_export_tools
 from emotrace.errors import EmotraceError
-from emotrace.inference.onnx_model import EXPORT_FILE, EXPORTABLE_MODELS, HEAD_FILE, TOKENIZER_FILE, export_dir
+from emotrace.export.graphs import export_graph, export_int8, require_export_tools
+from emotrace.export.runtime import EXPORT_FILE, EXPORTABLE_MODELS, HEAD_FILE, TOKENIZER_FILE, VARIANTS, export_dir
 from emotrace.io.atomic import write_text_atomic
 from emotrace.models.bundle import bundle_path, load_bundle
 
@@ -24,7 +24,7 @@ from emotrace.models.bundle import bundle_path, load_bundle
 def export_bundle(name_or_dir: str | Path, int8: bool = False, smoothquant: bool = True) -> Path:
     """Write the bundle's encoder (fp32, and int8 when asked), head and runtime spec; returns the export folder.
 
-    `smoothquant` (the default) smooths the int8 encoder first (encoders/smoothquant.py), calibrated on the shipped
+    `smoothquant` (the default) smooths the int8 encoder first (export/smoothquant.py), calibrated on the shipped
     dialogues turned into this model's own encoder inputs; False gives plain dynamic quantisation.
     """
     require_export_tools()
@@ -80,7 +80,7 @@ def export_bundle(name_or_dir: str | Path, int8: bool = False, smoothquant: bool
     outputs = ("emotion",) if model.sentiment_labels is None else ("emotion", "sentiment")
     head_inputs = {"vectors": torch.zeros(1, 3, 384), "speakers": torch.tensor([[0, 1, 0]])}
     export_graph(Head().eval(), head_inputs, folder / HEAD_FILE, outputs=outputs)
-    shutil.copyfile(minilm_path() / "tokenizer.json", folder / TOKENIZER_FILE)
+    shutil.copyfile(minilm_path() / TOKENIZER_FILE, folder / TOKENIZER_FILE)
     spec = {
         "model": model.registry_name,
         "bundle": str(bundle),
@@ -101,8 +101,8 @@ def export_bundle(name_or_dir: str | Path, int8: bool = False, smoothquant: bool
 
 def _calibration(model: Any, pairs: bool) -> list[dict[str, Any]]:
     """SmoothQuant calibration batches: the shipped dialogues as this model's encoder sees them at run time."""
-    from emotrace.encoders.calibration_dialogues import calibration_conversations, calibration_texts
-    from emotrace.encoders.smoothquant import tokenised_batches
+    from emotrace.export.dialogues import calibration_conversations, calibration_texts
+    from emotrace.export.smoothquant import tokenised_batches
     from emotrace.models.turns import context_pairs
 
     if not pairs:
