@@ -3,7 +3,7 @@
     python benchmarks/cascade.py [--data-dir ../shared/datasets] [--savers hashed-linear embedding-bag early-exit]
                                  [--retrain chosen|all|none] [--rounds 3] [--report]
 
-For each saver (models/tiny.py): fit on MELD train, threshold on dev (inference/cascade.py), then on test: exit rate
+For each saver (research/tiny.py): fit on MELD train, threshold on dev (research/cascade.py), then on test: exit rate
 r_exit, per-utterance wall time of the saver and of the full model (MiniLM + biGRU) on each text backend, the cost
 ratio s, ΔC = s - r_exit (TinySaver's selection metric; the saver with the smallest wins), the end-to-end cascade
 time, and weighted F1 of the cascade vs the full model alone. The context problem (exited turns have no MiniLM
@@ -68,7 +68,7 @@ class Bench:
     def __init__(self, full_dir: Path, data_dir: str) -> None:
         from emotrace.datasets import load_dataset
         from emotrace.encoders.text import TextEncoder
-        from emotrace.inference.cascade import bundle_fingerprint, load_full
+        from emotrace.research.cascade import bundle_fingerprint, load_full
         from emotrace.inference.metrics import gold_indices
 
         self.full_dir = full_dir
@@ -87,7 +87,7 @@ class Bench:
 
     def early_exit_features(self) -> dict[str, np.ndarray]:
         """MiniLM's first two layers, mean-pooled, for every split: the slow part of the early-exit saver, cached."""
-        from emotrace.models.tiny import EarlyExitSaver
+        from emotrace.research.tiny import EarlyExitSaver
 
         path = self.cache / "early_exit_features.npz"
         if self._early_exit_features is None:
@@ -107,13 +107,13 @@ class Bench:
 
     def fit(self, kind: str, conversations_rows: np.ndarray | None = None) -> tuple[Any, Any]:
         """(saver, surrogate map) fitted on the train utterances at `conversations_rows` (all when None)."""
-        from emotrace.inference.cascade import SURROGATE_DEFAULTS, SurrogateMap, fit_saver
+        from emotrace.research.cascade import SURROGATE_DEFAULTS, SurrogateMap, fit_saver
 
         rows = np.arange(len(self.texts["train"])) if conversations_rows is None else conversations_rows
         texts = [self.texts["train"][i] for i in rows]
         gold, teacher = self.gold["train"][rows], self.full_probabilities["train"][rows]
         if kind == "early-exit":
-            from emotrace.models.tiny import EarlyExitSaver
+            from emotrace.research.tiny import EarlyExitSaver
 
             features = self.early_exit_features()["train"][rows]
             saver = EarlyExitSaver(self.labels).fit(texts, gold, features)
@@ -126,7 +126,7 @@ class Bench:
 
     def cascade(self, kind: str) -> Any:
         """The saver's cascade bundle (surrogate design), fitted once and cached."""
-        from emotrace.inference.cascade import Cascade, load_cascade, threshold_on
+        from emotrace.research.cascade import Cascade, load_cascade, threshold_on
 
         directory = self.cache / kind / "cascade"
         if not (directory / "config.json").is_file():
@@ -163,7 +163,7 @@ class Bench:
     def retrained_full(self, kind: str, cascade: Any) -> Path:
         """The biGRU retrained (same recipe and seed) on train dialogues whose turns the saver would answer carry
         out-of-fold surrogates; dev (early stopping, calibration) goes through the cascade's own routing."""
-        from emotrace.inference.cascade import RoutedTextEncoder
+        from emotrace.research.cascade import RoutedTextEncoder
         from emotrace.models.frozen import FrozenEmbeddingModel
         from emotrace.training.config import TrainConfig
         from emotrace.training.data import benchmark_data
@@ -197,7 +197,7 @@ def scores_of(gold: np.ndarray, probabilities: np.ndarray, labels: list[str]) ->
 
 def accuracy_result(bench: Bench, kind: str, retrain: bool) -> dict[str, Any]:
     """Test scores of the cascade under each context design, and on the turns that did not exit."""
-    from emotrace.inference.cascade import Cascade, load_full
+    from emotrace.research.cascade import Cascade, load_full
 
     cascade = bench.cascade(kind)
     if kind == "early-exit":  # its encoder replaced by the cached features (timing runs the real one)
@@ -289,7 +289,7 @@ def measure_costs(bench: Bench, kinds: list[str], rounds: int) -> dict[str, Any]
     """Seconds per utterance (best of `rounds`, rounds interleaved) for the full model alone, each saver alone and
     each cascade, per backend, on the same MELD test conversations; no embedding cache anywhere."""
     from emotrace.encoders.text import TextEncoder
-    from emotrace.inference.cascade import load_cascade, load_full
+    from emotrace.research.cascade import load_cascade, load_full
 
     conversations = timing_conversations(bench)
     warmup = bench.splits["test"][:WARMUP_CONVERSATIONS]

@@ -163,7 +163,7 @@ def cnn_leave_one_speaker_out(data_dir: str, seed: int) -> dict[str, Any]:
     from emotrace.datasets import load_dataset
     from emotrace.encoders.audio import load_audio
     from emotrace.encoders.speech_cnn import SpeechCNN, augment_spectrograms, spectrogram_batch
-    from emotrace.training.clips import ClipTrainConfig, train_classifier
+    from emotrace.research.clips import ClipTrainConfig, train_classifier
 
     utterances = [c.utterances[0] for c in load_dataset("emodb", "all", data_dir)]
     labels = np.array([u.emotion for u in utterances])

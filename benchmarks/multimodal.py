@@ -1,5 +1,5 @@
 """Multimodal ERC on the label-matched MELD composite: MELD's dialogues and text, each scored turn given a FER2013 face
-and an EmoDB voice of its emotion (src/emotrace/datasets/composite.py says what this can and cannot show).
+and an EmoDB voice of its emotion (src/emotrace/research/composite.py says what this can and cannot show).
 
     python benchmarks/multimodal.py [--seeds 5] [--data-dir ../shared/datasets] [--report]
 
@@ -62,7 +62,7 @@ OUT = RUNS / "multimodal"
 
 def composite(data_dir: str) -> dict[str, list[Conversation]]:
     """The composite's splits as files a user could train on (benchmarks/runs/multimodal/composite/), read back."""
-    from emotrace.datasets.composite import build_composite, write_composite
+    from emotrace.research.composite import build_composite, write_composite
     from emotrace.io.readers import read_conversations
 
     folder = OUT / "composite"

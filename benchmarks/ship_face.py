@@ -26,7 +26,7 @@ def main() -> None:
     from safetensors.torch import load_file
     from sklearn.metrics import accuracy_score, f1_score
 
-    from emotrace.datasets.fer2013 import CLASSES, load_fer2013
+    from emotrace.research.fer2013 import CLASSES, load_fer2013
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", default=DEFAULT_DATA)

@@ -2,7 +2,7 @@
 
     python benchmarks/speed.py [--rounds 3] [--data-dir ../shared/datasets] [--no-cascade] [--fresh]
 
-Pipelines (emotrace/inference/speed.py): `plain` = sentence-transformers encode + our head in PyTorch, the way a
+Pipelines (emotrace/research/speed.py): `plain` = sentence-transformers encode + our head in PyTorch, the way a
 user would write it; emotrace `torch-fp32`; the bundle's ONNX export `onnx-fp32` and `onnx-int8`; and the
 TinySaver `cascade` on top of onnx-int8. Reported: utterances/s (median of the rounds), ratio to `plain`,
 weighted F1 and its change, peak RSS, the cascade's exit rate; and `emotrace analyze` cold start (default model).
@@ -52,7 +52,7 @@ def ensure_exports(bundle: Path) -> None:
 
 
 def ensure_cascade(bundle: Path, data_dir: str) -> Path:
-    from emotrace.inference.cascade import build_cascade
+    from emotrace.research.cascade import build_cascade
 
     return build_cascade(bundle, data_dir, CACHE / "cascade")
 
@@ -84,7 +84,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from emotrace.datasets import load_dataset
-    from emotrace.inference.speed import cold_starts, run_bench, summarise
+    from emotrace.research.speed import cold_starts, run_bench, summarise
 
     load_start = os.getloadavg()[0]
     bundle = ensure_bundle(args.data_dir)

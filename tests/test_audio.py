@@ -103,7 +103,7 @@ def test_speech_cnn_learns_to_tell_a_low_from_a_high_voice() -> None:
     import torch
 
     from emotrace.encoders.speech_cnn import SpeechCNN, augment_spectrograms, spectrogram_batch
-    from emotrace.training.clips import ClipTrainConfig, train_classifier
+    from emotrace.research.clips import ClipTrainConfig, train_classifier
 
     rng = np.random.default_rng(0)
     waves = [tone(0.5, 16_000, frequency=130.0 if i % 2 else 900.0) + 0.01 * rng.normal(size=8_000).astype(np.float32) for i in range(24)]

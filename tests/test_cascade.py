@@ -9,11 +9,11 @@ import pytest
 import torch
 from conftest import synthetic_conversations
 
-from emotrace.inference.cascade import (
+from emotrace.research.cascade import (
     Cascade, SurrogateMap, TorchFull, exit_threshold, fit_cascade, fit_saver, load_cascade, scored_texts,
 )
 from emotrace.models.frozen import SpeakerBiGRU
-from emotrace.models.tiny import HashedLinearSaver, hashed_ngrams
+from emotrace.research.tiny import HashedLinearSaver, hashed_ngrams
 from emotrace.schema import Conversation, Utterance
 
 LABELS = ["joy", "anger", "neutral"]

@@ -14,7 +14,7 @@ import pytest
 cv2 = pytest.importorskip("cv2")
 
 from emotrace.datasets import load_dataset  # noqa: E402
-from emotrace.datasets.composite import (  # noqa: E402
+from emotrace.research.composite import (  # noqa: E402
     EMODB_SPEAKERS,
     FER_SPLITS,
     SHARED_EMOTIONS,
@@ -25,8 +25,8 @@ from emotrace.datasets.composite import (  # noqa: E402
 )
 from emotrace.datasets.emodb import ARCHIVE as EMODB_ARCHIVE  # noqa: E402
 from emotrace.datasets.emodb import LABELS as EMODB_LABELS  # noqa: E402
-from emotrace.datasets.fer2013 import ARCHIVE as FER_ARCHIVE  # noqa: E402
-from emotrace.datasets.fer2013 import SPLIT_PREFIXES, fer2013_names, load_fer2013  # noqa: E402
+from emotrace.research.fer2013 import ARCHIVE as FER_ARCHIVE  # noqa: E402
+from emotrace.research.fer2013 import SPLIT_PREFIXES, fer2013_names, load_fer2013  # noqa: E402
 from emotrace.errors import EmotraceError  # noqa: E402
 from emotrace.io.readers import read_conversations  # noqa: E402
 from emotrace.labels import to_canonical  # noqa: E402

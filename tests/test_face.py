@@ -57,7 +57,7 @@ def test_face_models_learn_light_from_dark_faces_and_augmentation_keeps_shapes(a
 
     from emotrace.encoders.face_cnn import FaceCNN, augment_faces
     from emotrace.encoders.face_fdrl import FaceFDRL
-    from emotrace.training.clips import ClipTrainConfig, train_classifier
+    from emotrace.research.clips import ClipTrainConfig, train_classifier
 
     rng = np.random.default_rng(0)
     crops = np.stack([np.clip(rng.normal(0.8 if i % 2 else 0.2, 0.05, (48, 48)), 0, 1) for i in range(32)]).astype(np.float32)
@@ -77,7 +77,7 @@ def test_the_seed_fixes_a_training_run_whatever_the_process_did_before() -> None
     import torch
 
     from emotrace.encoders.face_cnn import FaceCNN, augment_faces
-    from emotrace.training.clips import ClipTrainConfig, train_classifier
+    from emotrace.research.clips import ClipTrainConfig, train_classifier
 
     crops = torch.from_numpy(np.random.default_rng(0).random((8, 48, 48), dtype=np.float32))
     targets = torch.tensor([0, 1] * 4)

@@ -4,12 +4,12 @@ import numpy as np
 import pytest
 import torch
 
-import emotrace.models.skip_rnn as skip_rnn
+import emotrace.research.skip_rnn as skip_rnn
 from conftest import synthetic_conversations
 from emotrace.inference.predict import predict_probabilities
 from emotrace.models.bundle import load_bundle, save_bundle
 from emotrace.models.registry import create_model
-from emotrace.models.skip_rnn import SkipBiGRU, SkipGRUCell
+from emotrace.research.skip_rnn import SkipBiGRU, SkipGRUCell
 
 LABELS = ["anger", "joy", "neutral"]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import synthetic_conversations
 
-from emotrace.inference.speed import cold_start, measure_in_process, summarise
+from emotrace.research.speed import cold_start, measure_in_process, summarise
 from emotrace.models.bundle import save_bundle
 from emotrace.export.text_model import export_bundle
 from emotrace.models.registry import create_model

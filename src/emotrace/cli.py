@@ -273,7 +273,7 @@ def bench(
     dataset: Annotated[str, typer.Option("--dataset", help="meld, iemocap, or a labelled conversation file")] = "meld",
     split: Annotated[str, typer.Option("--split")] = "test",
     rounds: Annotated[int, typer.Option("--rounds", help="timed passes per pipeline, interleaved; the median counts", min=1)] = 3,
-    cascade: Annotated[str | None, typer.Option("--cascade", help="also time this cascade bundle (inference/cascade.py)")] = None,
+    cascade: Annotated[str | None, typer.Option("--cascade", help="also time this cascade bundle (research/cascade.py)")] = None,
     data_dir: DataDir = None,
 ) -> None:
     """Utterances/s, peak memory and weighted F1 of the same model run five ways (sentence-transformers by hand,
@@ -282,7 +282,7 @@ def bench(
     from rich.table import Table
 
     from emotrace.export.runtime import has_export
-    from emotrace.inference.speed import cold_starts, run_bench, summarise
+    from emotrace.research.speed import cold_starts, run_bench, summarise
 
     if not has_export(model, "onnx-int8"):
         raise EmotraceError(f"model '{model}' has no ONNX export yet", hint=f"run `emotrace export --model {model} --backend onnx-int8` first")

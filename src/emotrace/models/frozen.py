@@ -26,7 +26,7 @@ class FrozenEmbeddingModel(ERCModel):
         return self.items_from_embeddings(conversations, self.embed_texts(texts, progress))
 
     def embed_texts(self, texts: list[str], progress: bool = False) -> np.ndarray:
-        """(N, 384) utterance embeddings from the model's text encoder; a cascade (inference/cascade.py) asks only
+        """(N, 384) utterance embeddings from the model's text encoder; a cascade (research/cascade.py) asks only
         for the turns its saver did not answer."""
         return (self.text_encoder or TextEncoder()).embed(texts, progress=progress)
 

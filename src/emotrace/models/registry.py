@@ -10,14 +10,14 @@ from typing import Any
 from emotrace.errors import EmotraceError
 from emotrace.models.base import ERCModel
 
-# Where the registered constructors live; each module decorates its constructors with `register_model` on import.
+# Where the registered constructors live (research models too); each module registers its constructors on import.
 MODEL_MODULES = (
     "emotrace.models.cmath",
     "emotrace.models.face",
     "emotrace.models.finetune",
     "emotrace.models.frozen",
     "emotrace.models.multimodal",
-    "emotrace.models.skip_rnn",
+    "emotrace.research.skip_rnn",
     "emotrace.models.speech",
 )
 _REGISTRY: dict[str, Callable[..., ERCModel]] = {}

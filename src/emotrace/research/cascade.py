@@ -1,4 +1,4 @@
-"""A TinySaver cascade for ERC (Wang et al., 2024; docs/cascade.md): a tiny saver (models/tiny.py) reads every
+"""A TinySaver cascade for ERC (Wang et al., 2024; docs/cascade.md): a tiny saver (research/tiny.py) reads every
 utterance first; where its confidence reaches the threshold its answer is final, and only the other turns pay for
 MiniLM. The context model still runs over whole dialogues.
 
@@ -34,7 +34,7 @@ import numpy as np
 
 from emotrace.errors import EmotraceError
 from emotrace.io.atomic import atomic_path, write_text_atomic
-from emotrace.models.tiny import Representation, SparseRows, TinySaver, create_saver
+from emotrace.research.tiny import Representation, SparseRows, TinySaver, create_saver
 from emotrace.schema import Conversation, Prediction
 
 CASCADE_FORMAT = "emotrace-cascade/1"

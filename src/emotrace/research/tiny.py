@@ -1,4 +1,4 @@
-"""Tiny first-exit models ("savers") for `inference/cascade.py` (TinySaver, Wang et al., 2024): cheap enough to run
+"""Tiny first-exit models ("savers") for `research/cascade.py` (TinySaver, Wang et al., 2024): cheap enough to run
 on every utterance, so that the confident ones never reach MiniLM and the context model.
 
 - `hashed-linear`: word 1-2-grams and character 3-5-grams hashed into 2^18 buckets (the hashing trick,

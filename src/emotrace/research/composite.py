@@ -47,12 +47,12 @@ import numpy as np
 
 from emotrace.datasets import SPLITS, load_dataset, resolve_data_dir
 from emotrace.datasets.emodb import ARCHIVE as EMODB_ARCHIVE
-from emotrace.datasets.fer2013 import ARCHIVE as FER_ARCHIVE
-from emotrace.datasets.fer2013 import CLASSES, fer2013_names, load_fer2013
 from emotrace.errors import EmotraceError
 from emotrace.io.atomic import write_text_atomic
 from emotrace.labels import to_canonical
 from emotrace.paths import cache_root
+from emotrace.research.fer2013 import ARCHIVE as FER_ARCHIVE
+from emotrace.research.fer2013 import CLASSES, fer2013_names, load_fer2013
 from emotrace.schema import Conversation, Utterance
 
 SHARED_EMOTIONS = ("neutral", "joy", "sadness", "anger", "fear", "disgust")

@@ -9,7 +9,7 @@ Pipelines, all over the same frozen-embedding bundle (e.g. `bigru`):
 - `plain`: what a user writes by hand: sentence-transformers `encode` (batch 64), then our trained head in PyTorch;
 - `torch-fp32`: emotrace's own PyTorch path (length-sorted batches, repeated texts once; embedding cache off);
 - `onnx-fp32` / `onnx-int8`: the bundle's ONNX export (`emotrace export --model`), torch-free;
-- `cascade`: a TinySaver cascade bundle on top of onnx-int8 (inference/cascade.py), when one is given.
+- `cascade`: a TinySaver cascade bundle on top of onnx-int8 (research/cascade.py), when one is given.
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ def _pipeline(name: str, bundle: str, cascade: str | None) -> tuple[Any, list[st
         exported = load_onnx_model(bundle, name)
         return (lambda conversations: (exported.probabilities(conversations)[0], None)), exported.labels
     if name == "cascade" and cascade:
-        from emotrace.inference.cascade import load_cascade
+        from emotrace.research.cascade import load_cascade
 
         chosen = load_cascade(cascade)
         return chosen.predict_probabilities, chosen.labels
@@ -124,7 +124,7 @@ def peak_rss_mb() -> float:
 
 def measure(name: str, bundle: str, dataset: str, split: str, data_dir: str | None, cascade: str | None = None) -> dict[str, Any]:
     """`measure_in_process` in a fresh Python process, on a benchmark split or a labelled conversation file."""
-    command = [sys.executable, "-m", "emotrace.inference.speed", name, bundle, dataset, split, data_dir or "", cascade or ""]
+    command = [sys.executable, "-m", "emotrace.research.speed", name, bundle, dataset, split, data_dir or "", cascade or ""]
     result = subprocess.run(command, capture_output=True, text=True, env=os.environ | {"TOKENIZERS_PARALLELISM": "false"})
     if result.returncode != 0:
         raise RuntimeError(f"pipeline {name} failed: {result.stderr.strip().splitlines()[-1] if result.stderr.strip() else result.returncode}")
@@ -203,7 +203,7 @@ def cold_starts(example: str, repeats: int = 3) -> dict[str, float]:
 
 
 def main() -> None:
-    """Child-process entry: `python -m emotrace.inference.speed PIPELINE BUNDLE DATASET SPLIT DATA_DIR CASCADE`."""
+    """Child-process entry: `python -m emotrace.research.speed PIPELINE BUNDLE DATASET SPLIT DATA_DIR CASCADE`."""
     from emotrace.training.data import labelled_conversations
 
     name, bundle, dataset, split, data_dir, cascade = sys.argv[1:7]
