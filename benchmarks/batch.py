@@ -144,19 +144,19 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=100)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--model", default="default")
-    parser.add_argument("--backend", default="torch", help="the text model's runtime (torch, as in benchmarks/throughput.py)")
+    parser.add_argument("--backend", default="torch-fp32", help="the text model's runtime (torch-fp32, as in benchmarks/throughput.py)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--fresh", action="store_true", help="rerun the engines even when their results are cached")
     args = parser.parse_args()
 
-    from emotrace.inference.pipeline import AnalysisOptions
+    from emotrace.inference.pipeline import PipelineOptions
     from emotrace.inference.shards import BatchSpec
 
     inputs = WORK / f"inputs-{args.conversations}-{args.files}-seed{args.seed}"
     generate(inputs, args.conversations, args.files, args.seed)
     files = len(list(inputs.glob("*.jsonl")))
     utterances = sum(len(json.loads(line)["utterances"]) for path in inputs.glob("*.jsonl") for line in path.read_text(encoding="utf-8").splitlines())
-    spec = BatchSpec(AnalysisOptions(model=args.model, backend=args.backend))
+    spec = BatchSpec(PipelineOptions(model=args.model, backend=args.backend))
     engines = {}
     for engine in ("dask", "local"):  # each engine's run is cached, so an interrupted benchmark redoes only what is missing
         cached = WORK / f"engine-{engine}-{args.conversations}-{args.files}-seed{args.seed}-{args.model}-{args.backend}-{args.workers}.json"

@@ -68,8 +68,8 @@ class Bench:
     def __init__(self, full_dir: Path, data_dir: str) -> None:
         from emotrace.datasets import load_dataset
         from emotrace.encoders.text import TextEncoder
+        from emotrace.inference.scores import gold_indices
         from emotrace.research.cascade import bundle_fingerprint, load_full
-        from emotrace.inference.metrics import gold_indices
 
         self.full_dir = full_dir
         self.data_dir = data_dir
@@ -163,8 +163,8 @@ class Bench:
     def retrained_full(self, kind: str, cascade: Any) -> Path:
         """The biGRU retrained (same recipe and seed) on train dialogues whose turns the saver would answer carry
         out-of-fold surrogates; dev (early stopping, calibration) goes through the cascade's own routing."""
-        from emotrace.research.cascade import RoutedTextEncoder
         from emotrace.models.frozen import FrozenEmbeddingModel
+        from emotrace.research.cascade import RoutedTextEncoder
         from emotrace.training.config import TrainConfig
         from emotrace.training.data import benchmark_data
         from emotrace.training.loop import train
@@ -189,7 +189,7 @@ class Bench:
 
 
 def scores_of(gold: np.ndarray, probabilities: np.ndarray, labels: list[str]) -> dict[str, float]:
-    from emotrace.inference.metrics import classification_scores
+    from emotrace.inference.scores import classification_scores
 
     scores = classification_scores(gold, probabilities.argmax(1), labels)
     return {"n": scores["n"], "accuracy": scores["accuracy"], "weighted_f1": scores["weighted_f1"], "macro_f1": scores["macro_f1"]}

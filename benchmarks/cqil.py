@@ -380,8 +380,8 @@ def run_bigru(grouped: int, seed: int, data_dir: str) -> dict[str, Any]:
     from emotrace.datasets import load_dataset
     from emotrace.encoders.cache import EmbeddingCache
     from emotrace.encoders.text import TextEncoder
-    from emotrace.inference.metrics import classification_scores, gold_indices
     from emotrace.inference.predict import predict_probabilities
+    from emotrace.inference.scores import classification_scores, gold_indices
     from emotrace.models.bundle import load_bundle
     from emotrace.training.config import recipe
     from emotrace.training.data import benchmark_data

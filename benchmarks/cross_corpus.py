@@ -25,8 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import DEFAULT_DATA, RESULTS, RUNS, best_run_by_dev, update_readme, write_text_atomic  # noqa: E402
 
 from emotrace.datasets import load_dataset  # noqa: E402
-from emotrace.inference.metrics import classification_scores  # noqa: E402
 from emotrace.inference.predict import predict_probabilities  # noqa: E402
+from emotrace.inference.scores import classification_scores  # noqa: E402
 from emotrace.labels import to_canonical  # noqa: E402
 from emotrace.models.bundle import load_bundle  # noqa: E402
 

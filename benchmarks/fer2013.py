@@ -42,10 +42,10 @@ def run(architecture: str, seed: int, epochs: int, data_dir: str) -> dict[str, A
     from safetensors.torch import save_file
     from sklearn.metrics import accuracy_score, f1_score
 
-    from emotrace.research.fer2013 import CLASSES, load_fer2013
     from emotrace.encoders.face_cnn import FaceCNN, augment_faces
     from emotrace.encoders.face_fdrl import FaceFDRL
     from emotrace.research.clips import ClipTrainConfig, train_classifier
+    from emotrace.research.fer2013 import CLASSES, load_fer2013
 
     def as_tensor(images: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(images.astype(np.float32) / 255.0)

@@ -199,10 +199,10 @@ def bundle_scores(bundle: Path, paths: dict[str, Path], reference_fp32: Path, te
     export with its int8 encoder swapped for the MiniLM variant, which is the same function for a frozen-embedding
     bundle (checked: the bundle's fp32 encoder matches the MiniLM export).
     """
-    from emotrace.inference.metrics import classification_scores, gold_indices
-    from emotrace.labels import UNSCORED
     from emotrace.export.runtime import OnnxERCModel, load_onnx_model
     from emotrace.export.text_model import export_bundle
+    from emotrace.inference.scores import classification_scores, gold_indices
+    from emotrace.labels import UNSCORED
 
     folder = export_bundle(bundle, int8=True, smoothquant=False)
     predicted = {"fp32": predictions(load_onnx_model(bundle, "onnx-fp32"), test), "dynamic": predictions(load_onnx_model(bundle, "onnx-int8"), test)}

@@ -112,7 +112,7 @@ def resolved_backend(model: str, backend: str) -> str:
 
     if backend != "auto":
         return backend
-    return "onnx-fp32" if has_export(model, "onnx-fp32") else "torch"
+    return "onnx-fp32" if has_export(model, "onnx-fp32") else "torch-fp32"
 
 
 @contextmanager

@@ -62,8 +62,8 @@ OUT = RUNS / "multimodal"
 
 def composite(data_dir: str) -> dict[str, list[Conversation]]:
     """The composite's splits as files a user could train on (benchmarks/runs/multimodal/composite/), read back."""
-    from emotrace.research.composite import build_composite, write_composite
     from emotrace.io.readers import read_conversations
+    from emotrace.research.composite import build_composite, write_composite
 
     folder = OUT / "composite"
     if not (folder / "manifest.json").is_file():
@@ -158,9 +158,9 @@ def train_run(name: str, seed: int, splits: dict[str, list[Conversation]]) -> Pa
 
 def test_outputs(run: Path, condition: str, conversations: list[Conversation]) -> dict[str, np.ndarray]:
     """Calibrated test probabilities, which utterances are scored, and which modalities each has (cached)."""
-    from emotrace.inference.metrics import gold_indices
-    from emotrace.labels import UNSCORED
     from emotrace.inference.predict import probabilities_of_prepared
+    from emotrace.inference.scores import gold_indices
+    from emotrace.labels import UNSCORED
     from emotrace.models.bundle import load_bundle
 
     cache = run / f"test_{condition}.npz"
@@ -190,7 +190,7 @@ def late_fusion(unimodal: dict[str, dict[str, np.ndarray]]) -> np.ndarray:
 
 
 def scores(probabilities: np.ndarray, outputs: dict[str, np.ndarray], labels: list[str]) -> dict[str, float]:
-    from emotrace.inference.metrics import classification_scores
+    from emotrace.inference.scores import classification_scores
 
     scored = outputs["scored"]
     result = classification_scores(outputs["gold"][scored], probabilities[scored].argmax(1), labels)

@@ -16,10 +16,9 @@ from common import DEFAULT_DATA, RUNS, best_run_by_dev, ship_bundle  # noqa: E40
 
 from emotrace.datasets import load_dataset  # noqa: E402
 from emotrace.inference.calibration import calibrate_bundle, calibration_scores  # noqa: E402
-from emotrace.inference.metrics import classification_scores, gold_indices  # noqa: E402
 from emotrace.inference.predict import predict_probabilities  # noqa: E402
+from emotrace.inference.scores import classification_scores, gold_indices  # noqa: E402
 from emotrace.models.bundle import CARD_FILE, load_bundle, read_config  # noqa: E402
-
 
 
 def main() -> None:

@@ -20,9 +20,9 @@ from multimodal import OUT, composite, scores  # noqa: E402
 
 
 def main() -> None:
-    from emotrace.inference.metrics import gold_indices
-    from emotrace.labels import UNSCORED
     from emotrace.inference.predict import predict_probabilities
+    from emotrace.inference.scores import gold_indices
+    from emotrace.labels import UNSCORED
     from emotrace.models.bundle import load_bundle, load_model, read_config
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -82,8 +82,8 @@ def run_one(budget: float, seed: int, data_dir: str) -> dict[str, Any]:
     import torch
 
     from emotrace.datasets import load_dataset
-    from emotrace.inference.metrics import classification_scores, gold_indices
     from emotrace.inference.predict import probabilities_of_prepared
+    from emotrace.inference.scores import classification_scores, gold_indices
     from emotrace.models.bundle import load_bundle
     from emotrace.training.config import recipe
     from emotrace.training.data import benchmark_data

@@ -71,7 +71,7 @@ def render(table: dict[str, Any], starts: dict[str, float], header: str) -> str:
             f"| {row['weighted_f1_change_vs_plain']:+.2f} | {row['peak_rss_mb']:.0f} | {exit_rate} |"
         )
     lines += ["", f"`emotrace analyze` cold start, process start to first output, default model: **{starts['auto']:.2f} s** with its ONNX "
-              f"export (`--backend auto`, after `emotrace export --model default`), {starts['torch']:.2f} s with `--backend torch`."]
+              f"export (`--backend auto`, after `emotrace export --model default`), {starts['torch-fp32']:.2f} s with `--backend torch-fp32`."]
     return "\n".join(lines)
 
 

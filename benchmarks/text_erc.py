@@ -39,7 +39,7 @@ def run_tfidf(dataset: str, seed: int, data_dir: str) -> dict[str, Any]:
     from sklearn.linear_model import LogisticRegression
 
     from emotrace.datasets import DATASETS, load_dataset
-    from emotrace.inference.metrics import classification_scores, gold_indices
+    from emotrace.inference.scores import classification_scores, gold_indices
 
     labels = list(DATASETS[dataset].labels)
     splits = {s: load_dataset(dataset, s, data_dir) for s in ("train", "dev", "test")}
@@ -61,8 +61,8 @@ def run_tfidf(dataset: str, seed: int, data_dir: str) -> dict[str, Any]:
 
 def run_neural(model: str, dataset: str, seed: int, data_dir: str) -> dict[str, Any]:
     from emotrace.datasets import load_dataset
-    from emotrace.inference.metrics import classification_scores, gold_indices
     from emotrace.inference.predict import predict_probabilities
+    from emotrace.inference.scores import classification_scores, gold_indices
     from emotrace.models.bundle import load_bundle
     from emotrace.training.config import recipe
     from emotrace.training.data import benchmark_data

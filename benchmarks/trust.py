@@ -28,8 +28,8 @@ def main() -> None:
 
     from emotrace.datasets import load_dataset
     from emotrace.inference.calibration import apply_temperature, calibrate_bundle, calibration_scores
-    from emotrace.inference.metrics import classification_scores, gold_indices
     from emotrace.inference.predict import predict_probabilities
+    from emotrace.inference.scores import classification_scores, gold_indices
     from emotrace.inference.selective import selective_scores
     from emotrace.models.bundle import load_bundle, read_config
 

@@ -18,7 +18,7 @@ import pytest
 from conftest import PHRASES, synthetic_conversations
 from emotrace.errors import EmotraceError
 from emotrace.inference.batch import BatchReport, run_batch
-from emotrace.inference.pipeline import AnalysisOptions
+from emotrace.inference.pipeline import PipelineOptions
 from emotrace.inference.shards import BatchSpec, Shard, ShardCounts, is_done, plan_shards, run_shard
 from test_cli import assert_user_error, emotrace
 
@@ -34,7 +34,7 @@ def spec(tmp_path_factory: pytest.TempPathFactory) -> BatchSpec:
     torch.manual_seed(0)
     bundle = save_bundle(create_model("mlp", labels=list(PHRASES)), tmp_path_factory.mktemp("model") / "mlp", {}, "untrained test model\n")
     TextEncoder().embed([phrase for phrases in PHRASES.values() for phrase in phrases])
-    return BatchSpec(AnalysisOptions(model=str(bundle), backend="torch"))
+    return BatchSpec(PipelineOptions(model=str(bundle), backend="torch-fp32"))
 
 
 def write_jsonl(path: Path, seed: int, count: int = 3) -> list[str]:
@@ -131,10 +131,10 @@ def test_a_rerun_skips_finished_shards_and_redoes_a_changed_input(tmp_path: Path
     assert {name: (out / name).stat().st_mtime_ns for name in ("a.jsonl", "c.jsonl")} == {name: written[name] for name in ("a.jsonl", "c.jsonl")}
 
 
-def test_other_analysis_options_make_finished_outputs_stale(spec: BatchSpec, local_batch: tuple[Path, Path]) -> None:
+def test_other_pipeline_options_make_finished_outputs_stale(spec: BatchSpec, local_batch: tuple[Path, Path]) -> None:
     inputs, out = local_batch
     assert all(is_done(shard) for shard in plan_shards([inputs], out, spec)[0])
-    other = BatchSpec(AnalysisOptions(model=spec.options.model, backend="torch", abstain_below=0.5))
+    other = BatchSpec(PipelineOptions(model=spec.options.model, backend="torch-fp32", abstain_below=0.5))
     assert not any(is_done(shard) for shard in plan_shards([inputs], out, other)[0])
 
 
@@ -182,7 +182,7 @@ def test_unknown_engines_and_ray_are_one_line_errors(tmp_path: Path, spec: Batch
 def test_cli_analyzes_a_folder_into_out_dir_and_refuses_single_file_options(tmp_path: Path, spec: BatchSpec) -> None:
     inputs, out = tmp_path / "calls", tmp_path / "predictions"
     ids = {name: write_jsonl(inputs / f"{name}.jsonl", seed) for seed, name in enumerate(("monday", "tuesday"), start=7)}
-    model = ("--model", spec.options.model, "--backend", "torch")
+    model = ("--model", spec.options.model, "--backend", "torch-fp32")
     result = emotrace("analyze", str(inputs), "--out-dir", str(out), *model, "--workers", "1")
     assert result.returncode == 0, result.stderr
     assert "skipped 0 of 2 shards" in result.stderr

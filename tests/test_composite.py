@@ -195,7 +195,7 @@ def test_manifest_records_seed_counts_and_every_utterance(composite: dict[str, l
 def test_the_media_go_through_the_raw_media_readers(composite: dict[str, list[Conversation]]) -> None:
     pytest.importorskip("soundfile")
     from emotrace.encoders.audio import SAMPLE_RATE, load_audio
-    from emotrace.encoders.face import face_crop
+    from emotrace.encoders.face_detect import face_crop
 
     utterance = next(u for u in composite["test"][0].utterances if u.media)
     assert face_crop(utterance.media["image"]).shape == (48, 48)

@@ -8,7 +8,7 @@ import pytest
 cv2 = pytest.importorskip("cv2")
 data = pytest.importorskip("skimage.data")
 
-from emotrace.encoders.face import FACE_SIZE, crop_face, detect_faces, face_crop, load_image  # noqa: E402
+from emotrace.encoders.face_detect import FACE_SIZE, crop_face, detect_faces, face_crop, load_image  # noqa: E402
 from emotrace.errors import EmotraceError  # noqa: E402
 
 

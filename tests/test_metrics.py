@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from emotrace.inference.metrics import classification_scores
+from emotrace.inference.scores import classification_scores
 
 LABELS = ["neutral", "joy", "anger"]
 

@@ -14,7 +14,7 @@ import pytest
 
 from emotrace.errors import EmotraceError
 from emotrace.export.runtime import load_onnx_model
-from emotrace.inference.pipeline import AnalysisOptions, Analyzer
+from emotrace.inference.pipeline import Analyzer, PipelineOptions
 from emotrace.inference.predict import predict_probabilities
 from emotrace.models.bundle import load_model, save_bundle
 from emotrace.export.text_model import export_bundle
@@ -75,19 +75,19 @@ def test_analyze_uses_the_export_without_importing_torch(default_export: Path, t
     script = (
         "import json, sys\n"
         "from pathlib import Path\n"
-        "from emotrace.inference.pipeline import AnalysisOptions, Analyzer\n"
+        "from emotrace.inference.pipeline import Analyzer, PipelineOptions\n"
         "from emotrace.io import read_conversations\n"
         f"conversations = read_conversations(Path({str(source)!r}))\n"
-        "predictions = Analyzer().analyze(conversations, AnalysisOptions(backend=sys.argv[1]))\n"
+        "predictions = Analyzer().analyze(conversations, PipelineOptions(backend=sys.argv[1]))\n"
         "print(json.dumps({'labels': [p.label for p in predictions[0]], 'torch': 'torch' in sys.modules}))\n"
     )
     runs = {}
-    for backend in ("auto", "torch"):
+    for backend in ("auto", "torch-fp32"):
         result = subprocess.run([sys.executable, "-c", script, backend], capture_output=True, text=True, timeout=300)
         assert result.returncode == 0, result.stderr
         runs[backend] = json.loads(result.stdout.strip().splitlines()[-1])
-    assert runs["auto"]["torch"] is False and runs["torch"]["torch"] is True
-    assert runs["auto"]["labels"] == runs["torch"]["labels"]
+    assert runs["auto"]["torch"] is False and runs["torch-fp32"]["torch"] is True
+    assert runs["auto"]["labels"] == runs["torch-fp32"]["labels"]
 
 
 def test_auto_backend_falls_back_to_torch_once_when_onnxruntime_is_missing(
@@ -96,9 +96,9 @@ def test_auto_backend_falls_back_to_torch_once_when_onnxruntime_is_missing(
     monkeypatch.setattr("emotrace.export.runtime.onnx_runtime_installed", lambda: False)
     analyzer = Analyzer()
     with caplog.at_level(logging.WARNING, logger="emotrace.inference.pipeline"):
-        first = analyzer.analyze(conversations(), AnalysisOptions(backend="auto"))
-        second = analyzer.analyze(conversations(), AnalysisOptions(backend="auto"))
-    assert analyzer.text_model(AnalysisOptions(backend="auto")) is analyzer.model("default")
+        first = analyzer.analyze(conversations(), PipelineOptions(backend="auto"))
+        second = analyzer.analyze(conversations(), PipelineOptions(backend="auto"))
+    assert analyzer.text_model(PipelineOptions(backend="auto")) is analyzer.model("default")
     assert [p.label for p in first[0]] == [p.label for p in second[0]]
     warnings = [record.getMessage() for record in caplog.records]
     assert len(warnings) == 1

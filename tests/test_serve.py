@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
 from prometheus_client.parser import text_string_to_metric_families
 
-from emotrace.inference.pipeline import AnalysisOptions, Analyzer
+from emotrace.inference.pipeline import Analyzer, PipelineOptions
 from emotrace.models.base import ERCModel
 from emotrace.schema import Conversation, Prediction
 from emotrace.serve import ServeSettings, create_app
@@ -50,7 +50,7 @@ class GatedAnalyzer(Analyzer):
     def model(self, name: str) -> ERCModel:
         return self.shared.model(name)
 
-    def analyze(self, conversations: list[Conversation], options: AnalysisOptions = AnalysisOptions(), progress: bool = False) -> list[list[Prediction]]:
+    def analyze(self, conversations: list[Conversation], options: PipelineOptions = PipelineOptions(), progress: bool = False) -> list[list[Prediction]]:
         self.calls += 1
         self.entered.set()
         assert self.gate.wait(30), "the test never opened the gate"
@@ -67,7 +67,7 @@ class StubAnalyzer(Analyzer):
     def model(self, name: str) -> ERCModel:
         return self.shared.model(name)
 
-    def analyze(self, conversations: list[Conversation], options: AnalysisOptions = AnalysisOptions(), progress: bool = False) -> list[list[Prediction]]:
+    def analyze(self, conversations: list[Conversation], options: PipelineOptions = PipelineOptions(), progress: bool = False) -> list[list[Prediction]]:
         answer = [("joy", "neutral"), (0.6, 0.4)]
         return [[Prediction.from_probabilities(*answer, abstain_below=options.abstain_below) for _ in c.utterances] for c in conversations]
 
@@ -115,20 +115,20 @@ def upload_folders() -> set[str]:
 
 def test_backend_is_checked_at_startup_and_explanations_fall_back_to_pytorch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from emotrace.errors import EmotraceError
-    from emotrace.serve.inputs import analysis_options
+    from emotrace.serve.inputs import pipeline_options
     from emotrace.serve.schemas import AnalyzeOptions
     from emotrace.serve.settings import check_backend
 
     monkeypatch.setenv("EMOTRACE_CACHE", str(tmp_path))  # no exports in an empty cache
-    with pytest.raises(EmotraceError, match="unknown --backend 'onnx-int4'.*choose one of auto, torch, onnx-fp32, onnx-int8"):
+    with pytest.raises(EmotraceError, match="unknown --backend 'onnx-int4'.*choose one of auto, torch-fp32, onnx-fp32, onnx-int8"):
         check_backend("onnx-int4", "default")
     with pytest.raises(EmotraceError, match="no onnx-int8 export yet.*emotrace export --model default --backend onnx-int8"):
         check_backend("onnx-int8", "default")
-    check_backend("torch", "default")
+    check_backend("torch-fp32", "default")
     settings = ServeSettings(backend="onnx-int8")
-    assert analysis_options(AnalyzeOptions(), settings).backend == "onnx-int8"
-    assert analysis_options(AnalyzeOptions(explain=True), settings).backend == "auto"  # auto picks PyTorch for these
-    assert analysis_options(AnalyzeOptions(mc_dropout=5), settings).backend == "auto"
+    assert pipeline_options(AnalyzeOptions(), settings).backend == "onnx-int8"
+    assert pipeline_options(AnalyzeOptions(explain=True), settings).backend == "auto"  # auto picks PyTorch for these
+    assert pipeline_options(AnalyzeOptions(mc_dropout=5), settings).backend == "auto"
 
 
 def test_healthz_and_models_describe_the_server(shared: Analyzer) -> None:

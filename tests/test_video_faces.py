@@ -12,7 +12,7 @@ cv2 = pytest.importorskip("cv2")
 data = pytest.importorskip("skimage.data")
 
 from emotrace.research.fer2013 import CLASSES  # noqa: E402
-from emotrace.encoders.face import face_crop, video_faces  # noqa: E402
+from emotrace.encoders.face_detect import face_crop, video_faces  # noqa: E402
 from emotrace.encoders.video import sample_frames  # noqa: E402
 from emotrace.errors import EmotraceError  # noqa: E402
 from emotrace.inference.extract import load_features  # noqa: E402

@@ -17,13 +17,21 @@ from emotrace.schema import Conversation
 from emotrace.training.config import DEFAULT_TEXT_MODEL
 
 if TYPE_CHECKING:
-    from emotrace.inference.pipeline import AnalysisOptions
+    from emotrace.inference.pipeline import PipelineOptions
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, help="emotrace: the emotion of every utterance in a conversation, offline on a CPU.")
 
 DataDir = Annotated[str | None, typer.Option("--data-dir", help="folder holding meld/ and iemocap/ (default: $EMOTRACE_DATA, else ./data)")]
 InputFormat = Annotated[str | None, typer.Option("--input-format", help="jsonl, csv, transcript, srt, vtt or community (.pkl feature files) (default: by extension)")]
 Columns = Annotated[list[str] | None, typer.Option("--column", help="CSV column for a field, FIELD=NAME (e.g. text=utterance); repeatable")]
+Backend = Annotated[
+    str,
+    typer.Option(
+        "--backend",
+        help="text model runtime: auto (its ONNX fp32 export if made, else torch-fp32), torch-fp32, onnx-fp32, onnx-int8",
+        callback=lambda value: "torch-fp32" if value == "torch" else value,  # `torch`, the old spelling, still works
+    ),
+]
 
 
 @app.command()
@@ -60,9 +68,7 @@ def analyze(
     abstain_below: Annotated[
         float | None, typer.Option("--abstain-below", help="label utterances `uncertain` when confidence is below this", min=0.0, max=1.0)
     ] = None,
-    backend: Annotated[
-        str, typer.Option("--backend", help="text model runtime: auto (its ONNX fp32 export if made, else torch), torch, onnx-fp32, onnx-int8")
-    ] = "auto",
+    backend: Backend = "auto",
     out_dir: Annotated[
         Path | None, typer.Option("--out-dir", help="batch: one output per input file, or per shard of one JSONL file plus their join; reruns skip finished ones")
     ] = None,
@@ -74,10 +80,10 @@ def analyze(
 ) -> None:
     """Predict the emotion of every utterance in FILE, fused with speech and faces where utterances reference
     audio, an image or a video. Several files, a folder or a glob run as a resumable batch into --out-dir."""
-    from emotrace.inference.pipeline import AnalysisOptions, Analyzer
+    from emotrace.inference.pipeline import Analyzer, PipelineOptions
     from emotrace.io import read_conversations, write_predictions
 
-    options = AnalysisOptions(model, speech_model, face_model, fusion_model, mc_dropout, abstain_below, explain, backend)
+    options = PipelineOptions(model, speech_model, face_model, fusion_model, mc_dropout, abstain_below, explain, backend)
     batch = {"engine": engine, "address": address, "workers": workers, "shard_size": shard_size, "retries": retries}
     if out_dir is not None or len(files) > 1 or files[0].is_dir() or (not files[0].exists() and any(c in str(files[0]) for c in "*?[")):
         refused = {"--output": output, "--report": report, "--media": media}
@@ -104,7 +110,7 @@ def analyze(
 def _analyze_batch(
     files: list[Path],
     out_dir: Path | None,
-    options: AnalysisOptions,
+    options: PipelineOptions,
     format: str | None,
     refused: dict[str, object],
     input_format: str | None,
@@ -298,7 +304,7 @@ def bench(
         )
     Console().print(view)
     starts = cold_starts(str(_cold_start_example()))
-    typer.echo(f"analyze cold start to first output: {starts['auto']:.2f} s (auto backend), {starts['torch']:.2f} s (torch)")
+    typer.echo(f"analyze cold start to first output: {starts['auto']:.2f} s (auto backend), {starts['torch-fp32']:.2f} s (torch-fp32)")
 
 
 def _cold_start_example() -> Path:
@@ -351,7 +357,7 @@ def serve(
     host: Annotated[str, typer.Option("--host", help="address to listen on (0.0.0.0: every interface)")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port")] = 8000,
     model: Annotated[str, typer.Option("--model", help="shipped model loaded at startup; requests naming no model use it")] = "default",
-    backend: Annotated[str, typer.Option("--backend", help="text model runtime: auto, torch, onnx-fp32, onnx-int8 (as for analyze)")] = "auto",
+    backend: Backend = "auto",
     api_key_file: Annotated[Path | None, typer.Option("--api-key-file", help="require this file's first line as the API key")] = None,
     media_root: Annotated[Path | None, typer.Option("--media-root", help="let requests name media files under this folder")] = None,
     models_dir: Annotated[Path | None, typer.Option("--models-dir", help="also offer the bundles in this folder, by name")] = None,

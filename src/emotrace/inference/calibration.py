@@ -106,8 +106,8 @@ def calibrate_bundle(directory: str | Path, dev: list[Any], fitted_on: str, prog
     """Fit the bundle's temperature on labelled dev conversations and record it in its config.json."""
     import json
 
-    from emotrace.inference.metrics import gold_indices
     from emotrace.inference.predict import predict_probabilities
+    from emotrace.inference.scores import gold_indices
     from emotrace.io.atomic import write_text_atomic
     from emotrace.labels import UNSCORED
     from emotrace.models.bundle import CONFIG_FILE, load_bundle, read_config

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from emotrace.inference.calibration import calibration_scores, save_reliability_diagram
-from emotrace.inference.metrics import classification_scores, gold_indices, save_confusion_matrix
 from emotrace.inference.predict import predict_probabilities
+from emotrace.inference.scores import classification_scores, gold_indices, save_confusion_matrix
 from emotrace.inference.selective import selective_scores
 from emotrace.io.atomic import write_text_atomic
 from emotrace.labels import UNSCORED

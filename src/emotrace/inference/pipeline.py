@@ -1,7 +1,7 @@
 """One analysis pipeline for every front end: the CLI, the web service and the batch engine all call `Analyzer`.
 
 It loads each model once, on first use, and keeps it: a service answers many requests with the same weights,
-and a batch worker many shards. What to run is an `AnalysisOptions`, the same fields as `emotrace analyze`'s
+and a batch worker many shards. What to run is a `PipelineOptions`, the same fields as `emotrace analyze`'s
 flags, so a request, a command line and a shard mean exactly the same thing.
 """
 
@@ -20,16 +20,16 @@ if TYPE_CHECKING:
     from emotrace.models.base import ERCModel
 
 LATE_FUSION = "late"
-TORCH = "torch"
+TORCH = "torch-fp32"
 
 _log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class AnalysisOptions:
+class PipelineOptions:
     """`model` answers from text; `speech_model`/`face_model` join in where utterances reference audio, an image
     or a video, fused by `fusion_model` (a CMATH / early-fusion bundle, or "late" to average the modalities).
-    `backend` runs the text model: "torch", "onnx-fp32" or "onnx-int8" (its `emotrace export`), or "auto": the
+    `backend` runs the text model: "torch-fp32", "onnx-fp32" or "onnx-int8" (its `emotrace export`), or "auto": the
     fp32 export when there is one and onnxruntime is installed (same outputs, faster, starts without torch),
     else torch."""
 
@@ -44,7 +44,7 @@ class AnalysisOptions:
 
 
 class Analyzer:
-    """Models by name, loaded once and shared; `analyze` runs `AnalysisOptions` over conversations."""
+    """Models by name, loaded once and shared; `analyze` runs `PipelineOptions` over conversations."""
 
     def __init__(self) -> None:
         self._models: dict[str, ERCModel] = {}
@@ -61,7 +61,7 @@ class Analyzer:
             return self._models[name]
 
     def analyze(
-        self, conversations: list[Conversation], options: AnalysisOptions = AnalysisOptions(), progress: bool = False
+        self, conversations: list[Conversation], options: PipelineOptions = PipelineOptions(), progress: bool = False
     ) -> list[list[Prediction]]:
         """One `Prediction` per utterance, grouped per conversation."""
         from emotrace.inference.predict import predict
@@ -86,7 +86,7 @@ class Analyzer:
             add_explanations(chosen, conversations, predictions)
         return predictions
 
-    def text_model(self, options: AnalysisOptions) -> ERCModel | OnnxERCModel:
+    def text_model(self, options: PipelineOptions) -> ERCModel | OnnxERCModel:
         """The text model on the backend the options ask for; "auto" never changes what the model outputs."""
         from emotrace.export.runtime import ONNX_BACKENDS
 
@@ -101,7 +101,7 @@ class Analyzer:
         if backend not in ONNX_BACKENDS:
             raise EmotraceError(f"unknown backend {backend!r}", hint=f"choose one of auto, {TORCH}, {', '.join(ONNX_BACKENDS)}")
         if needs_torch:
-            raise EmotraceError(f"--mc-dropout and --explain need the PyTorch model, not {backend}", hint="add --backend torch")
+            raise EmotraceError(f"--mc-dropout and --explain need the PyTorch model, not {backend}", hint=f"add --backend {TORCH}")
         key = f"{options.model}@{backend}"
         with self._lock:
             if key not in self._models:

@@ -73,7 +73,7 @@ def predict(
         import torch
 
         if isinstance(model, OnnxERCModel):
-            raise EmotraceError("Monte-Carlo dropout needs the PyTorch model", hint="add --backend torch, or drop --mc-dropout")
+            raise EmotraceError("Monte-Carlo dropout needs the PyTorch model", hint="add --backend torch-fp32, or drop --mc-dropout")
         items = model.prepare(conversations, progress=progress)
         lengths = [len(c) for c in conversations]
         with torch.random.fork_rng():

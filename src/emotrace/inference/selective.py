@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from emotrace.inference.metrics import classification_scores
+from emotrace.inference.scores import classification_scores
 
 COVERAGES = (0.5, 0.7, 0.9)
 

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from emotrace.errors import EmotraceError
-from emotrace.inference.pipeline import AnalysisOptions, Analyzer
+from emotrace.inference.pipeline import Analyzer, PipelineOptions
 from emotrace.io.atomic import atomic_path, write_text_atomic
 
 BATCH_FORMATS = {"jsonl": ".jsonl", "json": ".json", "csv": ".csv"}
@@ -34,7 +34,7 @@ _GLOB_MAGIC = re.compile(r"[*?[]")
 class BatchSpec:
     """What every shard of a batch shares: how inputs are read, what runs on them, how outputs are written."""
 
-    options: AnalysisOptions = AnalysisOptions()
+    options: PipelineOptions = PipelineOptions()
     format: str = "jsonl"
     input_format: str | None = None
     columns: dict[str, str] | None = None

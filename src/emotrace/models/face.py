@@ -15,7 +15,7 @@ from typing import Any
 
 import torch
 
-from emotrace.encoders.face import FaceSample, image_faces, video_faces
+from emotrace.encoders.face_detect import FaceSample, image_faces, video_faces
 from emotrace.encoders.face_cnn import FaceCNN
 from emotrace.encoders.face_fdrl import FaceFDRL
 from emotrace.errors import EmotraceError

@@ -370,7 +370,7 @@ def load_full(source: str | Path, backend: str = "torch-fp32", text_encoder: Any
 
 def scored_texts(conversations: list[Conversation], labels: list[str]) -> tuple[list[str], np.ndarray]:
     """Texts and gold indices of the utterances that carry an emotion (context-only ones are skipped)."""
-    from emotrace.inference.metrics import gold_indices
+    from emotrace.inference.scores import gold_indices
     from emotrace.labels import UNSCORED
 
     gold = gold_indices(conversations, labels)
@@ -403,7 +403,7 @@ def fit_cascade(
     full_source: str = "", **saver_args: Any,
 ) -> Cascade:
     """Saver and surrogate map fitted on `train`, threshold on `dev` against the full model on real embeddings."""
-    from emotrace.inference.metrics import gold_indices
+    from emotrace.inference.scores import gold_indices
     from emotrace.labels import UNSCORED
 
     texts, gold = scored_texts(train, full.labels)

@@ -86,7 +86,7 @@ def _pipeline(name: str, bundle: str, cascade: str | None) -> tuple[Any, list[st
 
 def measure_in_process(name: str, bundle: str, conversations: list[Conversation], cascade: str | None = None) -> dict[str, Any]:
     """Load, warm up, time one full pass; weighted F1 of that pass; this process's peak RSS."""
-    from emotrace.inference.metrics import classification_scores, gold_indices
+    from emotrace.inference.scores import classification_scores, gold_indices
     from emotrace.labels import UNSCORED
 
     started = time.perf_counter()
@@ -198,7 +198,7 @@ def cold_starts(example: str, repeats: int = 3) -> dict[str, float]:
     automatic backend (the ONNX export when one was made) and on PyTorch."""
     base = [sys.executable, "-m", "emotrace", "analyze", example]
     return {
-        backend: statistics.median(cold_start(base + ["--backend", backend]) for _ in range(repeats)) for backend in ("auto", "torch")
+        backend: statistics.median(cold_start(base + ["--backend", backend]) for _ in range(repeats)) for backend in ("auto", "torch-fp32")
     }
 
 

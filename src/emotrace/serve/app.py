@@ -15,7 +15,7 @@ from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
-from emotrace.inference.pipeline import AnalysisOptions, Analyzer
+from emotrace.inference.pipeline import Analyzer, PipelineOptions
 from emotrace.io import prediction_records, render_predictions
 from emotrace.io.html_report import render_timeline, report_style
 from emotrace.schema import Conversation, Utterance
@@ -23,7 +23,7 @@ from emotrace.serve.batching import Dispatcher, Overloaded, inference_thread
 from emotrace.serve.body import read_analyze_request
 from emotrace.serve.catalog import available_models, model_info, model_reference
 from emotrace.serve.errors import install_error_handlers, json_response
-from emotrace.serve.inputs import analysis_options, request_conversations
+from emotrace.serve.inputs import pipeline_options, request_conversations
 from emotrace.serve.media import hide_folders
 from emotrace.serve.metrics import Metrics
 from emotrace.serve.middleware import ApiKeyGuard, BodyLimit, RequestMetrics
@@ -49,7 +49,7 @@ def create_app(settings: ServeSettings, analyzer: Analyzer | None = None) -> Fas
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         warm_up = [Conversation("warm-up", [Utterance("A", "Hello, how are you?")])]
-        await asyncio.wrap_future(inference_thread().submit(analyzer.analyze, warm_up, AnalysisOptions(model=preload, backend=settings.backend)))  # loads the model once
+        await asyncio.wrap_future(inference_thread().submit(analyzer.analyze, warm_up, PipelineOptions(model=preload, backend=settings.backend)))  # loads the model once
         dispatcher.start()
         yield
         await run_in_threadpool(dispatcher.stop)
@@ -97,7 +97,7 @@ def create_app(settings: ServeSettings, analyzer: Analyzer | None = None) -> Fas
             raise Overloaded
         with tempfile.TemporaryDirectory(prefix="emotrace-uploads-") as folder:
             body, uploads = await read_analyze_request(request, Path(folder), settings)
-            options = analysis_options(body.options, settings)
+            options = pipeline_options(body.options, settings)
             conversations = await run_in_threadpool(request_conversations, body, uploads, settings)
             predictions = await dispatcher.analyze(conversations, options)
             hide_folders(predictions, [Path(folder)] + ([settings.media_root] if settings.media_root else []))

@@ -19,7 +19,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from emotrace.inference.pipeline import AnalysisOptions, Analyzer
+from emotrace.inference.pipeline import Analyzer, PipelineOptions
 from emotrace.schema import Conversation, Prediction
 
 _log = logging.getLogger(__name__)
@@ -44,7 +44,7 @@ class Overloaded(Exception):
 @dataclass
 class _Job:
     conversations: list[Conversation]
-    options: AnalysisOptions
+    options: PipelineOptions
     future: Future[list[list[Prediction]]] = field(default_factory=Future)
 
     @cached_property
@@ -52,7 +52,7 @@ class _Job:
         return sum(len(conversation) for conversation in self.conversations)
 
     @cached_property
-    def batch_key(self) -> tuple[AnalysisOptions, bool]:
+    def batch_key(self) -> tuple[PipelineOptions, bool]:
         """Jobs merge only with equal options and both with or both without media: the pipeline fuses every
         conversation of a call once any has media, which would change a text-only request's answer."""
         return self.options, any(u.media for c in self.conversations for u in c.utterances)
@@ -99,7 +99,7 @@ class Dispatcher:
         if self._thread is not None:
             self._thread.join(timeout)
 
-    async def analyze(self, conversations: list[Conversation], options: AnalysisOptions) -> list[list[Prediction]]:
+    async def analyze(self, conversations: list[Conversation], options: PipelineOptions) -> list[list[Prediction]]:
         job = _Job(conversations, options)
         with self._condition:
             if self._admitted >= self.max_queue or self._stopping:

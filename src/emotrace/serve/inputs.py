@@ -1,5 +1,5 @@
 """From a validated request to what the pipeline takes: conversations (read by the same readers as the CLI, media
-resolved, limits checked) and `AnalysisOptions`."""
+resolved, limits checked) and `PipelineOptions`."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from emotrace.errors import EmotraceError
-from emotrace.inference.pipeline import AnalysisOptions
+from emotrace.inference.pipeline import PipelineOptions
 from emotrace.io import parse_conversations
 from emotrace.schema import MEDIA_KINDS, Conversation
 from emotrace.serve.catalog import model_reference
@@ -31,10 +31,10 @@ def request_conversations(request: AnalyzeRequest, uploads: dict[str, Path], set
     return conversations
 
 
-def analysis_options(options: AnalyzeOptions, settings: ServeSettings) -> AnalysisOptions:
+def pipeline_options(options: AnalyzeOptions, settings: ServeSettings) -> PipelineOptions:
     if options.mc_dropout > settings.max_mc_dropout:
         raise EmotraceError(f"options.mc_dropout is {options.mc_dropout}, over this server's limit of {settings.max_mc_dropout}")
-    return AnalysisOptions(
+    return PipelineOptions(
         model=model_reference(options.model or settings.model, settings, "options.model"),
         fusion_model=model_reference(options.fusion_model, settings, "options.fusion_model"),
         mc_dropout=options.mc_dropout,

@@ -54,11 +54,12 @@ def check_backend(backend: str, model: str) -> None:
     """A `--backend` the text model can run on, checked before serving: an unknown name or a missing export fails
     at startup with the command that makes it, not on the first request."""
     from emotrace.export.runtime import ONNX_BACKENDS, has_export
+    from emotrace.inference.pipeline import TORCH
 
-    if backend in ("auto", "torch"):
+    if backend in ("auto", TORCH):
         return
     if backend not in ONNX_BACKENDS:
-        raise EmotraceError(f"unknown --backend {backend!r}", hint=f"choose one of auto, torch, {', '.join(ONNX_BACKENDS)}")
+        raise EmotraceError(f"unknown --backend {backend!r}", hint=f"choose one of auto, {TORCH}, {', '.join(ONNX_BACKENDS)}")
     if not has_export(model, backend):
         raise EmotraceError(f"the model '{model}' has no {backend} export yet", hint=f"run `emotrace export --model {model} --backend {backend}` once")
 

@@ -20,8 +20,8 @@ from torch import nn
 
 from emotrace.errors import EmotraceError
 from emotrace.inference.calibration import calibrate_bundle
-from emotrace.inference.metrics import classification_scores, gold_indices
 from emotrace.inference.predict import probabilities_of_prepared
+from emotrace.inference.scores import classification_scores, gold_indices
 from emotrace.io.atomic import write_text_atomic
 from emotrace.labels import UNSCORED
 from emotrace.models.base import ERCModel, utterance_batches
