@@ -22,11 +22,14 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from emotrace.schema import Conversation
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 PIPELINES = ("plain", "torch-fp32", "onnx-fp32", "onnx-int8", "cascade")
 WARMUP_CONVERSATIONS = 10
@@ -191,6 +194,33 @@ def run_bench(
             if on_result is not None:
                 on_result(result)
     return results
+
+
+def summary_table(table: dict[str, Any], title: str) -> Table:
+    """`summarise`'s rows as the table `emotrace bench` prints, titled with the data and the rounds per pipeline."""
+    from rich.table import Table
+
+    view = Table(title=f"{title}: {next(iter(table.values()))['rounds']} rounds per pipeline")
+    for column in ("pipeline", "utterances/s", "× plain", "weighted F1", "Δ F1", "peak RSS MB", "exit rate"):
+        view.add_column(column, justify="left" if column == "pipeline" else "right")
+    for name, row in table.items():
+        exit_rate = "" if row["exit_rate"] is None else f"{row['exit_rate']:.2f}"
+        view.add_row(
+            name, f"{row['utterances_per_second']:.0f}", f"{row.get('speedup_vs_plain', 1.0):.2f}", f"{row['weighted_f1']:.2f}",
+            f"{row.get('weighted_f1_change_vs_plain', 0.0):+.2f}", f"{row['peak_rss_mb']:.0f}", exit_rate,
+        )
+    return view
+
+
+def cold_start_example() -> Path:
+    """A three-turn transcript in the cache, for timing `analyze` from process start."""
+    from emotrace.io.atomic import write_text_atomic
+    from emotrace.paths import cache_root
+
+    path = cache_root() / "bench" / "cold_start.txt"
+    if not path.is_file():
+        write_text_atomic(path, "Ann: Hi, how are you?\nBob: Terrible, my flight was cancelled!\nAnn: Oh no, I'm so sorry.\n")
+    return path
 
 
 def cold_starts(example: str, repeats: int = 3) -> dict[str, float]:

@@ -9,6 +9,7 @@ from emotrace.datasets import DATASETS, load_dataset
 from emotrace.errors import EmotraceError
 from emotrace.io.readers import read_conversations
 from emotrace.schema import Conversation
+from emotrace.training.config import TrainConfig
 from emotrace.training.loop import TrainData
 
 
@@ -84,3 +85,18 @@ def labelled_conversations(
     if not conversations:
         raise EmotraceError(f"no conversations with split '{split}'", path=str(dataset), hint="choose another --split")
     return conversations
+
+
+def file_test_split(path: str | Path, input_format: str | None = None, columns: dict[str, str] | None = None) -> list[Conversation]:
+    """The conversations of a labelled file whose `split` is test ([] when it has none), scored after training."""
+    return [c for c in read_conversations(path, input_format, columns) if split_of(c) == "test"]
+
+
+def add_feature_dims(config: TrainConfig, train: list[Conversation]) -> None:
+    """A multimodal model trained on precomputed features (e.g. a community feature file) takes its input sizes and
+    modalities from them; model arguments the recipe sets win."""
+    from emotrace.models.multimodal import MULTIMODAL_MODELS, feature_dims
+
+    if config.model in MULTIMODAL_MODELS and feature_dims(train):
+        dims = feature_dims(train)
+        config.model_args = {"dims": dims, "modalities": list(dims), **config.model_args}
