@@ -36,10 +36,31 @@ SPEAKERS = [("Agent", "Customer"), ("Maya", "Tom"), ("Dr. Lee", "Patient"), ("In
 THINGS = ["the order", "my laptop", "the invoice", "the report", "our flight", "the new phone", "the contract", "the heating", "my account", "the package"]
 TIMES = ["this morning", "yesterday", "last week", "on Monday", "twice now", "since March", "an hour ago", "all weekend"]
 TURNS = {
-    "neutral": ["I'm calling about {thing}.", "Can you check {thing} for me?", "It was {time}, I think.", "Let me look that up.", "The reference is on the email."],
-    "joy": ["That's wonderful, thank you so much!", "Great, {thing} works perfectly now.", "I'm really happy with how this went.", "Oh, that's brilliant news!"],
-    "anger": ["This is the third time {thing} has failed!", "I've been waiting {time} and nobody called back.", "Honestly, this is unacceptable.", "Why does nobody fix {thing}?"],
-    "sadness": ["I was really counting on {thing}.", "It's been a hard week, to be honest.", "I just feel let down, {time} too.", "That's a shame, I'd hoped it would work."],
+    "neutral": [
+        "I'm calling about {thing}.",
+        "Can you check {thing} for me?",
+        "It was {time}, I think.",
+        "Let me look that up.",
+        "The reference is on the email.",
+    ],
+    "joy": [
+        "That's wonderful, thank you so much!",
+        "Great, {thing} works perfectly now.",
+        "I'm really happy with how this went.",
+        "Oh, that's brilliant news!",
+    ],
+    "anger": [
+        "This is the third time {thing} has failed!",
+        "I've been waiting {time} and nobody called back.",
+        "Honestly, this is unacceptable.",
+        "Why does nobody fix {thing}?",
+    ],
+    "sadness": [
+        "I was really counting on {thing}.",
+        "It's been a hard week, to be honest.",
+        "I just feel let down, {time} too.",
+        "That's a shame, I'd hoped it would work.",
+    ],
     "surprise": ["Wait, {thing} was sent already?", "Really? I had no idea!", "Oh! I didn't expect a call {time}.", "You're kidding, it's free?"],
     "fear": ["I'm worried {thing} got lost.", "What if it happens again?", "I'm scared I'll lose my data.", "Is my account safe?"],
     "disgust": ["The food in that box was rotten.", "That's frankly disgusting service.", "Ugh, {thing} smelled awful when it arrived."],

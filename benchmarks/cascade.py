@@ -80,9 +80,7 @@ class Bench:
         self.texts = {split: [u.text for c in convs for u in c.utterances] for split, convs in self.splits.items()}
         self.gold = {split: gold_indices(convs, self.labels) for split, convs in self.splits.items()}
         self.embeddings = {split: self.full.embed(texts) for split, texts in self.texts.items()}
-        self.full_probabilities = {
-            split: self.full.probabilities_of_embeddings(self.splits[split], self.embeddings[split])[0] for split in self.splits
-        }
+        self.full_probabilities = {split: self.full.probabilities_of_embeddings(self.splits[split], self.embeddings[split])[0] for split in self.splits}
         self._early_exit_features: dict[str, np.ndarray] | None = None
 
     def early_exit_features(self) -> dict[str, np.ndarray]:
@@ -349,7 +347,8 @@ def render(summary: dict[str, Any], accuracy: dict[str, Any], costs: dict[str, A
         + ". Threshold chosen on dev; ΔC = s − r_exit with the dev exit rate (TinySaver's choice; lower is better)."
     )
     lines = [
-        header, "",
+        header,
+        "",
         "| saver | saver ms/utt | dev / test exit rate | s (" + " / ".join(backends) + ") | ΔC (" + " / ".join(backends) + ") "
         "| measured cascade time ÷ full (" + " / ".join(backends) + ") | test wF1: cascade (surrogate) |",
         "|---|---|---|---|---|---|---|",
@@ -362,17 +361,22 @@ def render(summary: dict[str, Any], accuracy: dict[str, Any], costs: dict[str, A
             f"| {_joined(rows, backends, 'measured_time_ratio', '.2f')} | {result['designs']['surrogate']['cascade']['weighted_f1']:.1f} |"
         )
     lines += [
-        "", "Context design: accuracy (%) on the test turns that did NOT exit, full model on real embeddings for every turn → cascade "
-        "(change); then the cascade's test wF1 over all turns. `surrogate-retrained` is run for the chosen saver only.", "",
-        "| saver | turns not exited | full alone | `drop` | `surrogate` | `surrogate-retrained` |", "|---|---|---|---|---|---|",
+        "",
+        "Context design: accuracy (%) on the test turns that did NOT exit, full model on real embeddings for every turn → cascade "
+        "(change); then the cascade's test wF1 over all turns. `surrogate-retrained` is run for the chosen saver only.",
+        "",
+        "| saver | turns not exited | full alone | `drop` | `surrogate` | `surrogate-retrained` |",
+        "|---|---|---|---|---|---|",
     ]
     for kind, result in accuracy.items():
         reference = result["full_on_remaining"]["accuracy"]
         cells = [
-            "–" if d not in result["designs"] else
-            f"{result['designs'][d]['remaining']['accuracy']:.1f} ({result['designs'][d]['remaining']['accuracy'] - reference:+.1f}); "
+            "–"
+            if d not in result["designs"]
+            else f"{result['designs'][d]['remaining']['accuracy']:.1f} ({result['designs'][d]['remaining']['accuracy'] - reference:+.1f}); "
             f"wF1 {result['designs'][d]['cascade']['weighted_f1']:.1f}"
-            if result["full_on_remaining"]["n"] >= MIN_REMAINING else f"too few turns; wF1 {result['designs'][d]['cascade']['weighted_f1']:.1f}"
+            if result["full_on_remaining"]["n"] >= MIN_REMAINING
+            else f"too few turns; wF1 {result['designs'][d]['cascade']['weighted_f1']:.1f}"
             for d in ("drop", "surrogate", "surrogate-retrained")
         ]
         full_cell = f"{reference:.1f}" if result["full_on_remaining"]["n"] >= MIN_REMAINING else "–"
@@ -407,7 +411,9 @@ def main() -> None:
     costs = cached_json(bench.cache / f"costs_{'_'.join(args.savers)}.json", lambda: measure_costs(bench, args.savers, args.rounds))
     summary = summarise(accuracy, costs)
     retrain = set(args.retrain)
-    retrain = set(args.savers) if "all" in retrain else {summary["chosen"][max(summary["chosen"], key=BACKENDS.index)]} if "chosen" in retrain else retrain - {"none"}
+    retrain = (
+        set(args.savers) if "all" in retrain else {summary["chosen"][max(summary["chosen"], key=BACKENDS.index)]} if "chosen" in retrain else retrain - {"none"}
+    )
     for kind in sorted(retrain & set(args.savers)):
         print(f"== {kind}: surrogate-retrained design", flush=True)
         accuracy[kind] = cached_json(bench.cache / kind / "accuracy_retrained.json", lambda kind=kind: accuracy_result(bench, kind, True))

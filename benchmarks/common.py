@@ -28,7 +28,7 @@ def best_run_by_dev(runs: Path, dataset: str, model: str) -> tuple[Path, dict[Pa
 
 
 def mean_std(values: list[float]) -> str:
-    """"mean ± std" over seeds (sample std); a single run has no spread to report."""
+    """ "mean ± std" over seeds (sample std); a single run has no spread to report."""
     return f"{statistics.fmean(values):.1f}" + (f" ± {statistics.stdev(values):.1f}" if len(values) > 1 else "")
 
 
@@ -45,7 +45,11 @@ def cpu_description() -> str:
                 break
     except OSError:
         pass
-    named = [label for flag, label in (("avx2", "AVX2"), ("avx512f", "AVX-512"), ("avx512_vnni", "AVX-512 VNNI"), ("avx_vnni", "AVX-VNNI"), ("amx_int8", "AMX-INT8")) if flag in flags]
+    named = [
+        label
+        for flag, label in (("avx2", "AVX2"), ("avx512f", "AVX-512"), ("avx512_vnni", "AVX-512 VNNI"), ("avx_vnni", "AVX-VNNI"), ("amx_int8", "AMX-INT8"))
+        if flag in flags
+    ]
     return f"{platform.machine()}, {os.cpu_count()} cores" + (f" ({', '.join(named)})" if named else "")
 
 

@@ -305,8 +305,7 @@ def measure_latency(data_dir: str) -> dict[str, Any]:
     tokenizer = load_tokenizer()
     texts = latency_texts(data_dir)
     batches = [
-        tokenizer(texts[i : i + BATCH_SIZE], padding=True, truncation=True, max_length=256, return_tensors="pt")
-        for i in range(0, len(texts), BATCH_SIZE)
+        tokenizer(texts[i : i + BATCH_SIZE], padding=True, truncation=True, max_length=256, return_tensors="pt") for i in range(0, len(texts), BATCH_SIZE)
     ]
     original_embed = original_encoder()
     pool = ThreadPoolExecutor(1, initializer=torch.set_num_threads, initargs=(1,))

@@ -94,9 +94,9 @@ def recall_scores(labels: np.ndarray, predicted: np.ndarray) -> dict[str, Any]:
 
 
 def leave_one_speaker_out(matrix: np.ndarray, labels: np.ndarray, speakers: np.ndarray, classifier: str) -> dict[str, Any]:
-    from emotrace.encoders.audio import standardize_per_speaker
-
     from joblib import Parallel, delayed
+
+    from emotrace.encoders.audio import standardize_per_speaker
 
     normalised = np.nan_to_num(standardize_per_speaker(matrix, speakers))
     strengths = STRENGTHS[classifier]
@@ -107,8 +107,7 @@ def leave_one_speaker_out(matrix: np.ndarray, labels: np.ndarray, speakers: np.n
         inner_speakers = np.unique(speakers[train])
         jobs = [(strength, inner) for strength in strengths for inner in inner_speakers]
         inner_predictions = Parallel(n_jobs=os.cpu_count())(
-            delayed(inner_prediction)(normalised, labels, train & (speakers != inner), speakers == inner, classifier, strength)
-            for strength, inner in jobs
+            delayed(inner_prediction)(normalised, labels, train & (speakers != inner), speakers == inner, classifier, strength) for strength, inner in jobs
         )
         by_job = dict(zip(jobs, inner_predictions))
         scores = {}
@@ -178,7 +177,9 @@ def cnn_leave_one_speaker_out(data_dir: str, seed: int) -> dict[str, Any]:
         if not fold_cache.is_file():
             started = time.perf_counter()
             train = torch.from_numpy(speakers != held_out)
-            model = train_classifier(lambda: SpeechCNN(classes), (spectrograms[train], lengths[train]), targets[train], ClipTrainConfig(seed=seed), augment_spectrograms)
+            model = train_classifier(
+                lambda: SpeechCNN(classes), (spectrograms[train], lengths[train]), targets[train], ClipTrainConfig(seed=seed), augment_spectrograms
+            )
             with torch.inference_mode():
                 scores = model(spectrograms[~train], lengths[~train])
             fold = {"predicted": np.array(classes)[scores.argmax(-1).numpy()].tolist(), "minutes": (time.perf_counter() - started) / 60}
@@ -206,8 +207,15 @@ def main() -> None:
             if not cached.is_file():
                 matrix, labels, speakers, seconds = features(feature_set, args.data_dir)
                 scores = leave_one_speaker_out(matrix, labels, speakers, classifier)
-                result = {"features": feature_set, "classifier": classifier, "dims": int(matrix.shape[1]), "clips": int(len(labels)),
-                          "extract_seconds_per_clip": seconds, "computed": computed_on(), **scores}
+                result = {
+                    "features": feature_set,
+                    "classifier": classifier,
+                    "dims": int(matrix.shape[1]),
+                    "clips": int(len(labels)),
+                    "extract_seconds_per_clip": seconds,
+                    "computed": computed_on(),
+                    **scores,
+                }
                 write_text_atomic(cached, json.dumps(result, indent=2) + "\n")
             results.append(json.loads(cached.read_text(encoding="utf-8")))
             print(f"{feature_set} + {classifier}: UAR {results[-1]['uar']:.1f}, accuracy {results[-1]['accuracy']:.1f}", flush=True)
@@ -217,8 +225,13 @@ def main() -> None:
         if args.report and not cached.is_file():
             continue
         if not cached.is_file():
-            result = {"features": "log-mel 64", "classifier": "cnn+specaugment", "seed": seed, "computed": computed_on(),
-                      **cnn_leave_one_speaker_out(args.data_dir, seed)}
+            result = {
+                "features": "log-mel 64",
+                "classifier": "cnn+specaugment",
+                "seed": seed,
+                "computed": computed_on(),
+                **cnn_leave_one_speaker_out(args.data_dir, seed),
+            }
             write_text_atomic(cached, json.dumps(result, indent=2) + "\n")
         cnn_runs.append(json.loads(cached.read_text(encoding="utf-8")))
         print(f"log-mel CNN seed {seed}: UAR {cnn_runs[-1]['uar']:.1f}", flush=True)
@@ -241,8 +254,11 @@ def report(results: list[dict[str, Any]], cnn_runs: list[dict[str, Any]], stamp:
         seeds = f"{len(cnn_runs)} seed" + ("s" if len(cnn_runs) > 1 else "")
         classes = cnn_runs[0]["per_class_recall"]
         pooled = {
-            "dims": "–", "extract_seconds_per_clip": None, "computed": cnn_runs[-1]["computed"],
-            "uar": [r["uar"] for r in cnn_runs], "accuracy": [r["accuracy"] for r in cnn_runs],
+            "dims": "–",
+            "extract_seconds_per_clip": None,
+            "computed": cnn_runs[-1]["computed"],
+            "uar": [r["uar"] for r in cnn_runs],
+            "accuracy": [r["accuracy"] for r in cnn_runs],
             "per_class_recall": {c: float(np.mean([r["per_class_recall"][c] for r in cnn_runs])) for c in classes},
         }
         rows.append((f"log-mel 64 + CNN, SpecAugment ({seeds})", pooled))

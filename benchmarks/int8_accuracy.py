@@ -131,7 +131,9 @@ def dev_sweep(module: Any, example: dict[str, Any], calibration: list[dict[str, 
     return {"utterances": len(dev), "cosine_by_alpha": table}
 
 
-def build_variants(module: Any, example: dict[str, Any], fp32_path: Path, default_int8: Path, meld_calibration: list[dict[str, Any]], work: Path) -> dict[str, Path]:
+def build_variants(
+    module: Any, example: dict[str, Any], fp32_path: Path, default_int8: Path, meld_calibration: list[dict[str, Any]], work: Path
+) -> dict[str, Path]:
     """Every int8 variant's graph; `default_int8` is what `export_onnx` itself wrote."""
     from onnxruntime.quantization import QuantType
 

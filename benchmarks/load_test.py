@@ -124,7 +124,22 @@ def serve(model: str, backend: str, max_queue: int, tag: str) -> Iterator[tuple[
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "src"), os.environ.get("PYTHONPATH")])), "HF_HUB_OFFLINE": "1"}
-    command = [sys.executable, "-m", "emotrace", "serve", "--host", "127.0.0.1", "--port", str(port), "--max-queue", str(max_queue), "--model", model, "--backend", backend]
+    command = [
+        sys.executable,
+        "-m",
+        "emotrace",
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--max-queue",
+        str(max_queue),
+        "--model",
+        model,
+        "--backend",
+        backend,
+    ]
     log = (LOGS / f"server-{tag}.log").open("w")
     started = time.perf_counter()
     process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -276,9 +291,19 @@ def save_screenshot(url: str) -> str | None:
     options = webdriver.ChromeOptions()
     options.binary_location = str(chromium)
     with tempfile.TemporaryDirectory() as profile:
-        for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-                     "--disable-component-update", "--disable-sync", "--no-first-run", "--hide-scrollbars", "--window-size=1280,1400",
-                     f"--user-data-dir={profile}"):
+        for flag in (
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--hide-scrollbars",
+            "--window-size=1280,1400",
+            f"--user-data-dir={profile}",
+        ):
             options.add_argument(flag)
         driver = webdriver.Chrome(service=Service(str(chromedriver)), options=options)
         try:

@@ -108,8 +108,7 @@ def main() -> None:
         f"| speech clips (EmoDB, {result['speech_audio_seconds_per_clip']:.1f} s of audio each) "
         f"| {speech_rate['mean']:.1f} ± {speech_rate['std']:.1f} clips/s |",
         f"| face images (512×512 portrait, detection + CNN) | {image_rate['mean']:.1f} ± {image_rate['std']:.1f} images/s |",
-        f"| video ({video_seconds:.0f} s, 240×240, {face.fps:g} frames/s sampled) "
-        f"| {video_rate['mean']:.1f} ± {video_rate['std']:.1f} video seconds/s |",
+        f"| video ({video_seconds:.0f} s, 240×240, {face.fps:g} frames/s sampled) | {video_rate['mean']:.1f} ± {video_rate['std']:.1f} video seconds/s |",
     ]
     update_readme("media_throughput", "\n".join(lines))
     print("\n".join(lines))

@@ -53,10 +53,9 @@ MAIN_ROWS = ("text-only", "audio-only", "face-only", "early-fusion", "late-fusio
 ABLATIONS = ("cmath-no-reconstruction", "cmath-no-variational", "cmath-no-distillation", "cmath-text-central-only")
 FUSED = ("cmath", "early-fusion", "late-fusion")
 MISSING_SHARES = (30, 60, 90)
-CONDITIONS = (
-    ["clean", "audio-noise-10dB", "audio-noise-0dB", "face-blur", "face-occlusion"]
-    + [f"{m}-missing-{share}" for m in ("audio", "face", "text") for share in MISSING_SHARES]
-)
+CONDITIONS = ["clean", "audio-noise-10dB", "audio-noise-0dB", "face-blur", "face-occlusion"] + [
+    f"{m}-missing-{share}" for m in ("audio", "face", "text") for share in MISSING_SHARES
+]
 OUT = RUNS / "multimodal"
 
 
@@ -146,13 +145,27 @@ def train_run(name: str, seed: int, splits: dict[str, list[Conversation]]) -> Pa
     model, args = CONFIGS[name]
     labels = [label for label in CANONICAL if label in {u.emotion for c in splits["train"] for u in c.utterances}]
     data = TrainData(
-        splits["train"], splits["dev"], labels, None,
-        {"name": "MELD composite train (seed 0)", "dev_name": "MELD composite dev", "licence": "research only (MELD GPL-3.0, FER2013, EmoDB)",
-         "labels": labels, "train_utterances": sum(len(c) for c in splits["train"])},
+        splits["train"],
+        splits["dev"],
+        labels,
+        None,
+        {
+            "name": "MELD composite train (seed 0)",
+            "dev_name": "MELD composite dev",
+            "licence": "research only (MELD GPL-3.0, FER2013, EmoDB)",
+            "labels": labels,
+            "train_utterances": sum(len(c) for c in splits["train"]),
+        },
     )
     out_dir = OUT / f"{name}_seed{seed}"
-    train(recipe(model, "composite", seed, model_args=args), data, out_dir, resume=True, progress=False,
-          command=f"python benchmarks/multimodal.py  # run {name}, seed {seed}")
+    train(
+        recipe(model, "composite", seed, model_args=args),
+        data,
+        out_dir,
+        resume=True,
+        progress=False,
+        command=f"python benchmarks/multimodal.py  # run {name}, seed {seed}",
+    )
     return out_dir
 
 
@@ -241,9 +254,16 @@ def report(results: list[dict[str, Any]], stamp: dict[str, str]) -> str:
     ]
     for name in MAIN_ROWS + ABLATIONS:
         row = [r["clean"][name] for r in results]
-        lines.append(f"| {name} | {mean_std([s['weighted_f1'] for s in row])} | {mean_std([s['accuracy'] for s in row])} | {mean_std([s['macro_f1'] for s in row])} |")
-    lines += ["", "Robustness: test weighted F1 with one modality degraded (mean ± std over the same seeds).", "",
-              "| test condition | " + " | ".join(FUSED) + " |", "|---|" + "---|" * len(FUSED)]
+        lines.append(
+            f"| {name} | {mean_std([s['weighted_f1'] for s in row])} | {mean_std([s['accuracy'] for s in row])} | {mean_std([s['macro_f1'] for s in row])} |"
+        )
+    lines += [
+        "",
+        "Robustness: test weighted F1 with one modality degraded (mean ± std over the same seeds).",
+        "",
+        "| test condition | " + " | ".join(FUSED) + " |",
+        "|---|" + "---|" * len(FUSED),
+    ]
     for condition in CONDITIONS:
         lines.append(f"| {condition} | " + " | ".join(mean_std([r["robustness"][condition][name] for r in results]) for name in FUSED) + " |")
     return "\n".join(lines)
@@ -266,7 +286,10 @@ def main() -> None:
             splits = composite(args.data_dir)
             conditions = {condition: degrade(splits["test"], condition) for condition in CONDITIONS}
         results.append(seed_results(seed, splits or {}, conditions))
-        print(f"seed {seed}: cmath {results[-1]['clean']['cmath']['weighted_f1']:.1f}, early fusion {results[-1]['clean']['early-fusion']['weighted_f1']:.1f}", flush=True)
+        print(
+            f"seed {seed}: cmath {results[-1]['clean']['cmath']['weighted_f1']:.1f}, early fusion {results[-1]['clean']['early-fusion']['weighted_f1']:.1f}",
+            flush=True,
+        )
     if not results:
         return
     stamp = {"date": date.today().isoformat(), "machine": f"{platform.machine()}, {os.cpu_count()} cores"}

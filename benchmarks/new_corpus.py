@@ -47,9 +47,18 @@ def write_user_files(data_dir: str, folder: Path) -> dict[str, Path]:
 
 def run_seed(seed: int, files: dict[str, Path], run_dir: Path) -> dict[str, Any]:
     command = [
-        str(Path(sys.executable).with_name("emotrace")), "train",
-        "--dataset", str(files["train"]), "--dev", str(files["dev"]), "--test", str(files["test"]),
-        "--out", str(run_dir), "--seed", str(seed),
+        str(Path(sys.executable).with_name("emotrace")),
+        "train",
+        "--dataset",
+        str(files["train"]),
+        "--dev",
+        str(files["dev"]),
+        "--test",
+        str(files["test"]),
+        "--out",
+        str(run_dir),
+        "--seed",
+        str(seed),
     ]
     if (run_dir / "checkpoint.json").is_file():
         command.append("--resume")

@@ -21,14 +21,33 @@ def main() -> None:
         raise SystemExit("no Chromium found; install it (Debian: apt-get install chromium)")
     report, screenshot = RESULTS / "report_example.html", RESULTS / "report_example.png"
     subprocess.run(
-        [sys.executable, "-m", "emotrace", "analyze", str(ROOT / "examples" / "support_call.txt"), "--explain",
-         "--report", str(report), "-o", str(RESULTS / "report_example.json")],
+        [
+            sys.executable,
+            "-m",
+            "emotrace",
+            "analyze",
+            str(ROOT / "examples" / "support_call.txt"),
+            "--explain",
+            "--report",
+            str(report),
+            "-o",
+            str(RESULTS / "report_example.json"),
+        ],
         check=True,
     )
     subprocess.run(
-        [browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", f"--screenshot={screenshot}",
-         "--window-size=1280,2600", report.resolve().as_uri()],
-        check=True, capture_output=True,
+        [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            f"--screenshot={screenshot}",
+            "--window-size=1280,2600",
+            report.resolve().as_uri(),
+        ],
+        check=True,
+        capture_output=True,
     )
     print(f"wrote {report} and {screenshot}")
 

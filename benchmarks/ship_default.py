@@ -54,8 +54,8 @@ def main() -> None:
     )
     selection = ", ".join(f"{run.name} {f1:.2f}" for run, f1 in dev_f1.items())
     card += f"""
-## Test scores (MELD test, {scores['n']} utterances)
-Weighted F1 {scores['weighted_f1']:.2f}, macro F1 {scores['macro_f1']:.2f}, accuracy {scores['accuracy']:.2f}.
+## Test scores (MELD test, {scores["n"]} utterances)
+Weighted F1 {scores["weighted_f1"]:.2f}, macro F1 {scores["macro_f1"]:.2f}, accuracy {scores["accuracy"]:.2f}.
 Per-class F1: {", ".join(f"{label} {value:.1f}" for label, value in scores["per_class_f1"].items())}.
 Calibration on test: ECE {scores["calibration"]["ece"]:.3f} (15 equal-width bins), Brier {scores["calibration"]["brier"]:.3f},
 NLL {scores["calibration"]["nll"]:.3f}; on dev the temperature took ECE from {calibration["dev_before"]["ece"]:.3f} to {calibration["dev_after"]["ece"]:.3f}.

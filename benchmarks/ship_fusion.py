@@ -83,8 +83,10 @@ Temperature {config["calibration"]["temperature"]:.2f} fitted on the composite d
     target = ship_bundle(model, "fusion", metadata, card, half=True)
     shipped, _ = predict_probabilities(load_model("fusion"), test)
     agreement = float((shipped.argmax(1) == full.argmax(1))[gold != UNSCORED].mean())
-    print(f"shipped {chosen.name} (dev weighted F1 {dev_f1[chosen]:.1f}, test {metadata['composite_test']['weighted_f1']:.1f}) to {target}; "
-          f"float16 agrees with float32 on {100 * agreement:.2f}% of test turns")
+    print(
+        f"shipped {chosen.name} (dev weighted F1 {dev_f1[chosen]:.1f}, test {metadata['composite_test']['weighted_f1']:.1f}) to {target}; "
+        f"float16 agrees with float32 on {100 * agreement:.2f}% of test turns"
+    )
 
 
 if __name__ == "__main__":

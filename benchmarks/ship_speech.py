@@ -40,7 +40,9 @@ def main() -> None:
     out_of_fold, gold, classes, _ = out_of_fold_probabilities(FEATURE_SET, strength, args.data_dir)
     temperature = fit_temperature(out_of_fold, gold)
     calibration = calibration_record(
-        temperature, "EmoDB leave-one-speaker-out (out-of-fold)", calibration_scores(out_of_fold, gold),
+        temperature,
+        "EmoDB leave-one-speaker-out (out-of-fold)",
+        calibration_scores(out_of_fold, gold),
         calibration_scores(apply_temperature(out_of_fold, temperature), gold),
     )
 

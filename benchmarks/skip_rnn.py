@@ -153,7 +153,9 @@ def render_table(summary: dict[str, Any]) -> str:
     bigru = summary.get("bigru")
     if bigru:
         f1, macro = bigru["weighted_f1"], bigru["macro_f1"]
-        lines.append(f"| `bigru` (nn.GRU) | – | {f1['mean']:.1f} ± {f1['std']:.1f} | {macro['mean']:.1f} ± {macro['std']:.1f} | 0% | measured beside each `skip-gru` row | 1 | {len(bigru['seeds'])} |")
+        lines.append(
+            f"| `bigru` (nn.GRU) | – | {f1['mean']:.1f} ± {f1['std']:.1f} | {macro['mean']:.1f} ± {macro['std']:.1f} | 0% | measured beside each `skip-gru` row | 1 | {len(bigru['seeds'])} |"
+        )
     for entry in summary["runs"].values():
         f1, macro, skipped = entry["test_weighted_f1"], entry["test_macro_f1"], entry["skipped_percent"]
         context, gru, ratio = entry["context_ms"], entry["nn_gru_ms"], entry["time_vs_nn_gru"]

@@ -59,7 +59,8 @@ def ensure_cascade(bundle: Path, data_dir: str) -> Path:
 
 def render(table: dict[str, Any], starts: dict[str, float], header: str) -> str:
     lines = [
-        header, "",
+        header,
+        "",
         "| pipeline | utterances/s | × plain | weighted F1 | Δ F1 vs plain | peak RSS (MB) | exit rate |",
         "|---|---|---|---|---|---|---|",
     ]
@@ -70,8 +71,11 @@ def render(table: dict[str, Any], starts: dict[str, float], header: str) -> str:
             f"| `{name}` | {row['utterances_per_second']:.0f} ({low:.0f}–{high:.0f}) | {row['speedup_vs_plain']:.2f} | {row['weighted_f1']:.2f} "
             f"| {row['weighted_f1_change_vs_plain']:+.2f} | {row['peak_rss_mb']:.0f} | {exit_rate} |"
         )
-    lines += ["", f"`emotrace analyze` cold start, process start to first output, default model: **{starts['auto']:.2f} s** with its ONNX "
-              f"export (`--backend auto`, after `emotrace export --model default`), {starts['torch-fp32']:.2f} s with `--backend torch-fp32`."]
+    lines += [
+        "",
+        f"`emotrace analyze` cold start, process start to first output, default model: **{starts['auto']:.2f} s** with its ONNX "
+        f"export (`--backend auto`, after `emotrace export --model default`), {starts['torch-fp32']:.2f} s with `--backend torch-fp32`.",
+    ]
     return "\n".join(lines)
 
 
@@ -110,8 +114,14 @@ def main() -> None:
         f"(load average {load['start']:.1f} at start, {load['end']:.1f} at end), MELD test ({runs[0]['utterances']} utterances, "
         f"{conversations} conversations), `bigru` seed 0; median of {args.rounds} interleaved rounds (range)."
     )
-    summary = {"date": date.today().isoformat(), "machine": cpu_description(), "load_average": load,
-               "pipelines": table, "cold_start_seconds": starts, "runs": runs}
+    summary = {
+        "date": date.today().isoformat(),
+        "machine": cpu_description(),
+        "load_average": load,
+        "pipelines": table,
+        "cold_start_seconds": starts,
+        "runs": runs,
+    }
     write_text_atomic(RESULTS / "speed.json", json.dumps(summary, indent=2) + "\n")
     block = render(table, starts, header)
     update_readme("speed", block)

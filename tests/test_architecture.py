@@ -11,8 +11,6 @@ LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")  # import-linter, 
 
 
 def test_import_contracts_are_kept() -> None:
-    result = subprocess.run(
-        [str(LINT_IMPORTS), "--no-cache", "--no-logo", str(ROOT / "pyproject.toml")], cwd=ROOT, capture_output=True, text=True, timeout=300
-    )
+    result = subprocess.run([str(LINT_IMPORTS), "--no-cache", "--no-logo", str(ROOT / "pyproject.toml")], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "0 broken" in result.stdout

@@ -14,13 +14,13 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from conftest import PHRASES, synthetic_conversations
+from test_cli import assert_user_error, emotrace
+
 from emotrace.errors import EmotraceError
 from emotrace.inference.batch import BatchReport, run_batch
 from emotrace.inference.pipeline import PipelineOptions
 from emotrace.inference.shards import BatchSpec, Shard, ShardCounts, is_done, plan_shards, run_shard
-from test_cli import assert_user_error, emotrace
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +82,10 @@ def test_each_input_file_gets_its_own_output_with_its_conversations_in_order(tro
     assert [u["text"] for u in transcript["utterances"]] == ["This is the best day ever!", "The meeting is at three."]
     assert all(u["emotion"] in PHRASES for u in transcript["utterances"])
     assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file() and not p.name.startswith(".")) == [
-        "a.jsonl", "b.jsonl", "crash.jsonl", "sub/c.jsonl",
+        "a.jsonl",
+        "b.jsonl",
+        "crash.jsonl",
+        "sub/c.jsonl",
     ]
     assert (report.shards, report.skipped, report.conversations) == (5, 0, 3 + 1 + 3 + 3)
 

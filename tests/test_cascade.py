@@ -9,10 +9,17 @@ import pytest
 import torch
 from conftest import synthetic_conversations
 
-from emotrace.research.cascade import (
-    Cascade, SurrogateMap, TorchFull, exit_threshold, fit_cascade, fit_saver, load_cascade, scored_texts,
-)
 from emotrace.models.frozen import SpeakerBiGRU
+from emotrace.research.cascade import (
+    Cascade,
+    SurrogateMap,
+    TorchFull,
+    exit_threshold,
+    fit_cascade,
+    fit_saver,
+    load_cascade,
+    scored_texts,
+)
 from emotrace.research.tiny import HashedLinearSaver, hashed_ngrams
 from emotrace.schema import Conversation, Utterance
 
@@ -190,9 +197,7 @@ def test_sparse_rows_product_matches_scipy_with_empty_rows_and_repeated_columns(
 
 
 @pytest.mark.parametrize("kind", ["hashed-linear", "embedding-bag"])
-def test_save_and_load_give_identical_outputs(
-    kind: str, backend: CountingBackend, conversations: list[Conversation], tmp_path: Path
-) -> None:
+def test_save_and_load_give_identical_outputs(kind: str, backend: CountingBackend, conversations: list[Conversation], tmp_path: Path) -> None:
     from emotrace.encoders.text import TextEncoder
     from emotrace.models.bundle import save_bundle
     from emotrace.models.registry import create_model

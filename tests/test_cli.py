@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import synthetic_conversations
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -151,8 +150,8 @@ def test_default_model_reads_clear_emotions_in_a_csv_with_mapped_columns(tmp_pat
     table = tmp_path / "chat.csv"
     table.write_text(
         "dialog,who,message\n"
-        "1,Ann,\"Oh my god, thank you so much, I love it! This is wonderful!\"\n"
-        "1,Bob,\"Get out of my house right now, I'm so angry at you!\"\n",
+        '1,Ann,"Oh my god, thank you so much, I love it! This is wonderful!"\n'
+        '1,Bob,"Get out of my house right now, I\'m so angry at you!"\n',
         encoding="utf-8",
     )
     out = tmp_path / "out.csv"

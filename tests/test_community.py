@@ -175,7 +175,7 @@ def test_python2_byte_strings_are_decoded(tmp_path: Path) -> None:
     content[6][name][0] = "PLACEHOLDER-SENTENCE"
     data = pickle.dumps(tuple(content), protocol=2)
     unicode_op = b"X" + struct.pack("<I", 20) + b"PLACEHOLDER-SENTENCE"
-    py2_bytes = "It’s a café".encode("utf-8")
+    py2_bytes = "It’s a café".encode()
     data = data.replace(unicode_op, b"U" + bytes([len(py2_bytes)]) + py2_bytes)  # SHORT_BINSTRING, as Python 2 writes
     path = tmp_path / "py2.pkl"
     path.write_bytes(data)

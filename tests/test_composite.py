@@ -13,7 +13,15 @@ import pytest
 
 cv2 = pytest.importorskip("cv2")
 
+from test_fer2013 import _add_jpeg  # noqa: E402
+
 from emotrace.datasets import load_dataset  # noqa: E402
+from emotrace.datasets.emodb import ARCHIVE as EMODB_ARCHIVE  # noqa: E402
+from emotrace.datasets.emodb import LABELS as EMODB_LABELS  # noqa: E402
+from emotrace.errors import EmotraceError  # noqa: E402
+from emotrace.io.readers import read_conversations  # noqa: E402
+from emotrace.labels import to_canonical  # noqa: E402
+from emotrace.paths import cache_root  # noqa: E402
 from emotrace.research.composite import (  # noqa: E402
     EMODB_SPEAKERS,
     FER_SPLITS,
@@ -23,16 +31,9 @@ from emotrace.research.composite import (  # noqa: E402
     fer_png_dir,
     write_composite,
 )
-from emotrace.datasets.emodb import ARCHIVE as EMODB_ARCHIVE  # noqa: E402
-from emotrace.datasets.emodb import LABELS as EMODB_LABELS  # noqa: E402
 from emotrace.research.fer2013 import ARCHIVE as FER_ARCHIVE  # noqa: E402
 from emotrace.research.fer2013 import SPLIT_PREFIXES, fer2013_names, load_fer2013  # noqa: E402
-from emotrace.errors import EmotraceError  # noqa: E402
-from emotrace.io.readers import read_conversations  # noqa: E402
-from emotrace.labels import to_canonical  # noqa: E402
-from emotrace.paths import cache_root  # noqa: E402
 from emotrace.schema import Conversation  # noqa: E402
-from test_fer2013 import _add_jpeg  # noqa: E402
 
 SPLITS = ("train", "dev", "test")
 SAMPLED = 40  # media per split whose bytes are compared with the archive's own member
@@ -118,9 +119,7 @@ def test_text_order_and_surprise_context_follow_meld(shared_data: Path, composit
                     assert all(Path(path).is_file() for path in utterance.media.values())
 
 
-def test_faces_match_the_label_and_split_and_are_the_archive_images(
-    shared_data: Path, composite: dict[str, list[Conversation]], manifest: dict
-) -> None:
+def test_faces_match_the_label_and_split_and_are_the_archive_images(shared_data: Path, composite: dict[str, list[Conversation]], manifest: dict) -> None:
     entries = {split: _media_entries(manifest, split, "image") for split in SPLITS}
     sampled = {split: _sample(entries[split], SAMPLED) for split in SPLITS}
     names, contents = _archive_members(shared_data / FER_ARCHIVE, {e["image"]["member"] for part in sampled.values() for e in part})

@@ -3,11 +3,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_cli import emotrace
 
 from emotrace.errors import EmotraceError
 from emotrace.inference.extract import extract, load_features, save_features
 from emotrace.io import read_conversations
-from test_cli import emotrace
 
 
 def test_text_features_round_trip_through_the_cli(tmp_path: Path) -> None:
@@ -31,10 +31,13 @@ def test_audio_features_use_media_paths_relative_to_the_input_file(tmp_path: Pat
     for name, frequency in (("a.wav", 150.0), ("b.wav", 300.0)):
         t = np.arange(16_000) / 16_000
         sf.write(tmp_path / "clips" / name, (0.3 * np.sin(2 * np.pi * frequency * t)).astype(np.float32), 16_000)
-    record = {"id": "call", "utterances": [
-        {"speaker": "A", "text": "hi", "media": {"audio": "clips/a.wav"}},
-        {"speaker": "B", "text": "hey", "media": {"audio": "clips/b.wav"}},
-    ]}
+    record = {
+        "id": "call",
+        "utterances": [
+            {"speaker": "A", "text": "hi", "media": {"audio": "clips/a.wav"}},
+            {"speaker": "B", "text": "hey", "media": {"audio": "clips/b.wav"}},
+        ],
+    }
     source = tmp_path / "call.jsonl"
     source.write_text(json.dumps(record) + "\n", encoding="utf-8")
     features = extract(read_conversations(source), "audio")

@@ -7,8 +7,8 @@ import pytest
 
 cv2 = pytest.importorskip("cv2")
 
-from emotrace.research.fer2013 import CLASSES, load_fer2013  # noqa: E402
 from emotrace.errors import EmotraceError  # noqa: E402
+from emotrace.research.fer2013 import CLASSES, load_fer2013  # noqa: E402
 
 
 def _add_jpeg(bundle: tarfile.TarFile, name: str, value: int) -> None:

@@ -38,7 +38,16 @@ def test_jsonl_reads_all_fields_and_lowercases_labels(tmp_path: Path) -> None:
     record = {
         "id": "d1",
         "utterances": [
-            {"speaker": " Ann ", "text": " Hi there ", "start": 1, "end": 2.5, "emotion": " Joy ", "sentiment": "POSITIVE", "id": 7, "media": {"audio": "a/1.wav"}},
+            {
+                "speaker": " Ann ",
+                "text": " Hi there ",
+                "start": 1,
+                "end": 2.5,
+                "emotion": " Joy ",
+                "sentiment": "POSITIVE",
+                "id": 7,
+                "media": {"audio": "a/1.wav"},
+            },
             {"speaker": "Cid", "text": "Absolute", "media": {"audio": "/data/2.wav"}},
             {"speaker": "Bob", "text": "Hello"},
         ],
@@ -53,9 +62,7 @@ def test_jsonl_reads_all_fields_and_lowercases_labels(tmp_path: Path) -> None:
     assert conversation.id == "d1"
     assert conversation.metadata == {"show": "Friends", "split": "dev", "season": 3}
     assert conversation.utterances == [
-        Utterance(
-            speaker="Ann", text="Hi there", start=1.0, end=2.5, media={"audio": str(tmp_path / "a/1.wav")}, emotion="joy", sentiment="positive", id="7"
-        ),
+        Utterance(speaker="Ann", text="Hi there", start=1.0, end=2.5, media={"audio": str(tmp_path / "a/1.wav")}, emotion="joy", sentiment="positive", id="7"),
         Utterance(speaker="Cid", text="Absolute", media={"audio": "/data/2.wav"}),
         Utterance(speaker="Bob", text="Hello"),
     ]
@@ -80,7 +87,7 @@ def test_jsonl_accepts_utf8_bom_and_crlf(tmp_path: Path) -> None:
 
 def test_jsonl_malformed_line_reports_line_and_json_error(tmp_path: Path) -> None:
     good = json.dumps({"utterances": [{"speaker": "A", "text": "x"}]})
-    path = write(tmp_path, "data.jsonl", f"{good}\n{{\"id\": 1,\n")
+    path = write(tmp_path, "data.jsonl", f'{good}\n{{"id": 1,\n')
 
     error = read_error(path)
 
@@ -173,7 +180,7 @@ def test_csv_meld_columns_group_by_dialogue_and_sort_by_utterance_id(tmp_path: P
         "meld.csv",
         MELD_HEADER
         + '2,"Second, with a comma",Ross,Surprise,Positive,0,1,1,1,"00:16:16,059","00:16:21,731"\n'
-        + '3,Other dialogue,Rachel,neutral,neutral,4,0,1,1,00:00:01.5,00:00:02.000\n'
+        + "3,Other dialogue,Rachel,neutral,neutral,4,0,1,1,00:00:01.5,00:00:02.000\n"
         + '1,First,Monica,NEUTRAL,neutral,0,0,1,1,"00:16:10,000",12.25\n',
     )
 
@@ -247,7 +254,7 @@ def test_csv_missing_required_column_names_the_columns_found(tmp_path: Path) -> 
 
 
 def test_csv_row_with_empty_text_names_line_and_column(tmp_path: Path) -> None:
-    path = write(tmp_path, "data.csv", "Dialogue_ID,Speaker,Utterance\n0,A,hi\n0,B,\"  \"\n")
+    path = write(tmp_path, "data.csv", 'Dialogue_ID,Speaker,Utterance\n0,A,hi\n0,B,"  "\n')
 
     error = read_error(path)
 
@@ -365,10 +372,13 @@ def test_srt_bad_timestamp_reports_its_line(tmp_path: Path) -> None:
     assert str(error).startswith(f"{path}:6: bad timestamp in '00:00:0x,000 --> 00:00:04,000'")
 
 
-@pytest.mark.parametrize(("name", "content", "line"), [
-    ("a.srt", "1\n00:00:01,000 --> 00:00:03,500\nhi\n\n2\n00:00:05,000 --> 00:00:04,000\nyo\n", 6),
-    ("a.vtt", "WEBVTT\n\n00:05.000 --> 00:04.000\nyo\n", 3),
-])
+@pytest.mark.parametrize(
+    ("name", "content", "line"),
+    [
+        ("a.srt", "1\n00:00:01,000 --> 00:00:03,500\nhi\n\n2\n00:00:05,000 --> 00:00:04,000\nyo\n", 6),
+        ("a.vtt", "WEBVTT\n\n00:05.000 --> 00:04.000\nyo\n", 3),
+    ],
+)
 def test_cue_that_ends_before_it_starts_names_its_line(tmp_path: Path, name: str, content: str, line: int) -> None:
     path = write(tmp_path, name, content)
 

@@ -54,10 +54,15 @@ def multimodal_request(index: int) -> tuple[dict[str, str], list[tuple[str, tupl
     media paths (the speech and face models, and CMATH's own feature memos) see a new file every request."""
     audio, image = f"turn-{index}.wav", f"face-{index}.png"
     request = {
-        "conversations": [{"id": f"soak-{index}", "utterances": [
-            {"speaker": "A", "text": "I can't believe you did that!", "media": {"audio": audio, "image": image}},
-            {"speaker": "B", "text": "I'm sorry, it won't happen again.", "media": {"audio": audio}},
-        ]}],
+        "conversations": [
+            {
+                "id": f"soak-{index}",
+                "utterances": [
+                    {"speaker": "A", "text": "I can't believe you did that!", "media": {"audio": audio, "image": image}},
+                    {"speaker": "B", "text": "I'm sorry, it won't happen again.", "media": {"audio": audio}},
+                ],
+            }
+        ],
         "options": {"fusion_model": "fusion" if index % 2 else "late"},
     }
     files = [("files", (audio, wav_bytes(index), "audio/wav")), ("files", (image, png_bytes(index), "image/png"))]
@@ -95,6 +100,8 @@ def test_serve_memory_levels_off_under_multimodal_uploads() -> None:
             assert {"speech", "face"} <= set(first["modalities"]), first
             rss.append(rss_mb())
     plateau, peak = rss[WARM_UP - 1], max(rss[WARM_UP:])
-    print(f"\nsoak: RSS {rss[0]:.0f} MB after the first request, plateau {plateau:.0f} MB after {WARM_UP}, "
-          f"max {peak:.0f} MB over the next {SOAK} (growth {peak - plateau:+.1f} MB), last {rss[-1]:.0f} MB")
+    print(
+        f"\nsoak: RSS {rss[0]:.0f} MB after the first request, plateau {plateau:.0f} MB after {WARM_UP}, "
+        f"max {peak:.0f} MB over the next {SOAK} (growth {peak - plateau:+.1f} MB), last {rss[-1]:.0f} MB"
+    )
     assert peak - plateau <= ALLOWED_GROWTH_MB

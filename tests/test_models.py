@@ -3,8 +3,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-
 from conftest import synthetic_conversations
+
 from emotrace.errors import EmotraceError
 from emotrace.inference.predict import predict, predict_probabilities
 from emotrace.models.base import utterance_batches

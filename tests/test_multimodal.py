@@ -81,9 +81,7 @@ def test_any_subset_of_modalities_per_utterance_gives_finite_predictions() -> No
     model = create_model("cmath", labels=LABELS, dims=DIMS, hidden=16).eval()
     rng = np.random.default_rng(0)
     subsets = [{}, {"text"}, {"audio"}, {"face"}, {"text", "face"}, {"audio", "face"}, {"text", "audio", "face"}]
-    utterances = [
-        Utterance(speaker="a", text="", features={m: rng.normal(size=DIMS[m]).astype(np.float32) for m in subset}) for subset in subsets
-    ]
+    utterances = [Utterance(speaker="a", text="", features={m: rng.normal(size=DIMS[m]).astype(np.float32) for m in subset}) for subset in subsets]
     no_audio_anywhere = Conversation("b", [Utterance(speaker="a", text="", features={"text": np.ones(16, np.float32)})])
     probabilities, _ = predict_probabilities(model, [Conversation("a", utterances), no_audio_anywhere])
     assert probabilities.shape == (len(subsets) + 1, len(LABELS))
@@ -113,8 +111,8 @@ def test_unknown_modality_is_a_clear_error() -> None:
 def test_features_from_media_files_mask_what_is_missing_or_broken(tmp_path: Path) -> None:
     pytest.importorskip("opensmile")
     pytest.importorskip("cv2")
-    from skimage import data
     import cv2
+    from skimage import data
 
     photo = tmp_path / "face.png"
     cv2.imwrite(str(photo), data.astronaut()[..., ::-1])

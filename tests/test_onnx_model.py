@@ -14,10 +14,10 @@ import pytest
 
 from emotrace.errors import EmotraceError
 from emotrace.export.runtime import load_onnx_model
+from emotrace.export.text_model import export_bundle
 from emotrace.inference.pipeline import Analyzer, PipelineOptions
 from emotrace.inference.predict import predict_probabilities
 from emotrace.models.bundle import load_model, save_bundle
-from emotrace.export.text_model import export_bundle
 from emotrace.models.registry import create_model
 from emotrace.schema import Conversation, Utterance
 
@@ -26,13 +26,16 @@ LONG = " ".join(["I told you already that the router keeps blinking red every si
 
 def conversations() -> list[Conversation]:
     """Short and long turns, three speakers, a one-turn conversation: padding, truncation and speaker roles all matter."""
-    first = Conversation("a", [
-        Utterance("Ann", "Hi, how are you?"),
-        Utterance("Bob", LONG),
-        Utterance("Ann", "Oh no, that is terrible!"),
-        Utterance("Cat", "Why would anyone do that?!"),
-        Utterance("Bob", "Fine."),
-    ])
+    first = Conversation(
+        "a",
+        [
+            Utterance("Ann", "Hi, how are you?"),
+            Utterance("Bob", LONG),
+            Utterance("Ann", "Oh no, that is terrible!"),
+            Utterance("Cat", "Why would anyone do that?!"),
+            Utterance("Bob", "Fine."),
+        ],
+    )
     return [first, Conversation("b", [Utterance("Dan", "I am so happy for you, congratulations!")])]
 
 

@@ -14,9 +14,9 @@ pytest.importorskip("onnxruntime", reason="the ONNX text backends need onnxrunti
 pytest.importorskip("onnx", reason="exporting to ONNX needs onnx (pip install 'emotrace[onnx]')")
 
 from emotrace.encoders.cache import EmbeddingCache  # noqa: E402
-from emotrace.export.runtime import OnnxBackend, default_onnx_dir, text_backend  # noqa: E402
 from emotrace.encoders.text import TextEncoder, TorchBackend  # noqa: E402
 from emotrace.errors import EmotraceError  # noqa: E402
+from emotrace.export.runtime import OnnxBackend, default_onnx_dir, text_backend  # noqa: E402
 
 LONG = " ".join(f"Sentence number {i} keeps going on about the weather, the train and the meeting." for i in range(40))
 SENTENCES = [
@@ -113,6 +113,7 @@ def test_onnx_fp32_and_int8_match_torch(onnx_dir: Path, torch_vectors: np.ndarra
     assert int8_alone_cos.mean() >= 0.985 and int8_alone_cos.min() >= 0.97
     assert int8_cos.mean() >= 0.96 and int8_cos.min() >= 0.90
     assert int8_batch_vs_alone.min() >= 0.92  # measured 0.959
+
 
 def test_onnx_backend_runs_without_torch_or_transformers(onnx_dir: Path) -> None:
     script = (

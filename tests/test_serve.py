@@ -17,7 +17,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
-from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from prometheus_client.parser import text_string_to_metric_families
 
 from emotrace.inference.pipeline import Analyzer, PipelineOptions
@@ -253,7 +255,11 @@ def test_body_over_the_limit_is_413_whether_declared_or_streamed(shared: Analyze
         ({"text": "no colon here"}, "", "text:1: expected `Speaker: text`"),
         ({"conversations": [{"utterances": [{"speaker": "A"}]}]}, "", 'conversations:1: utterance 1 has no "text"'),
         ({"text": "A: hi", "conversations": []}, "", 'give either "conversations" or "text"'),
-        ({"id": "c1", "turns": []}, "", 'expected {"conversations": [...]}, {"text": ..., "format": ...}, or one conversation {"id": ..., "utterances": [...]}; got keys: "id", "turns"'),
+        (
+            {"id": "c1", "turns": []},
+            "",
+            'expected {"conversations": [...]}, {"text": ..., "format": ...}, or one conversation {"id": ..., "utterances": [...]}; got keys: "id", "turns"',
+        ),
         ({"id": "c1", "utterances": [{"speaker": "A"}]}, "", 'conversations:1: utterance 1 has no "text"'),
         ({"text": "A: hi", "options": {"model": "/etc"}}, "", "options.model: no model named '/etc'"),
         ({"text": "A: hi", "options": {"model": "speech"}}, "", "utterance 1: has no audio"),
@@ -264,8 +270,11 @@ def test_body_over_the_limit_is_413_whether_declared_or_streamed(shared: Analyze
         ({"text": "A: hi"}, "?format=xml", "format: Input should be 'json', 'jsonl' or 'csv'"),
         ({"text": "\n".join(["A: hi"] * 11)}, "", "the request has 11 utterances, over this server's limit of 10"),
         ({"text": "A: " + "y" * 201}, "", "utterance 1: the text is 201 characters, over this server's limit of 200"),
-        ({"conversations": [{"utterances": [{"speaker": "A", "text": "hi", "media": {"audio": "clip.wav"}}]}]}, "",
-         "conversations[0].utterances[0].media.audio: 'clip.wav' is not a file uploaded with this request"),
+        (
+            {"conversations": [{"utterances": [{"speaker": "A", "text": "hi", "media": {"audio": "clip.wav"}}]}]},
+            "",
+            "conversations[0].utterances[0].media.audio: 'clip.wav' is not a file uploaded with this request",
+        ),
         ({"text": "A: hi", "media": {"smell": "x"}}, "", 'media: unknown media kind "smell"'),
     ],
 )
@@ -347,9 +356,11 @@ def test_requests_with_media_are_not_merged_with_text_only_ones(shared: Analyzer
         first = in_background(lambda: client.post("/v1/analyze", json={"text": "A: Hello."}))
         assert gated.entered.wait(20)
         text_only = in_background(lambda: client.post("/v1/analyze", json={"text": "B: Fine, thanks."}))
-        with_media = in_background(lambda: client.post(
-            "/v1/analyze", data={"request": json.dumps({"text": "C: Great!", "media": {"audio": "a.wav"}})}, files=[("files", ("a.wav", wav, "audio/wav"))]
-        ))
+        with_media = in_background(
+            lambda: client.post(
+                "/v1/analyze", data={"request": json.dumps({"text": "C: Great!", "media": {"audio": "a.wav"}})}, files=[("files", ("a.wav", wav, "audio/wav"))]
+            )
+        )
         wait_until(lambda: dispatcher.waiting == 2)
         gated.gate.set()
         for thread, _ in (first, text_only, with_media):
@@ -377,10 +388,17 @@ def test_models_dir_bundles_are_offered_by_name_never_by_path(shared: Analyzer, 
 
 def test_multipart_upload_adds_speech_for_the_utterance_that_names_it(shared: Analyzer, tmp_path: Path) -> None:
     wav = noise_wav(tmp_path / "turn1.wav")
-    request = {"conversations": [{"id": "voice", "utterances": [
-        {"speaker": "A", "text": "I can't believe you did that!", "media": {"audio": "turn1.wav"}},
-        {"speaker": "B", "text": "I'm sorry."},
-    ]}]}
+    request = {
+        "conversations": [
+            {
+                "id": "voice",
+                "utterances": [
+                    {"speaker": "A", "text": "I can't believe you did that!", "media": {"audio": "turn1.wav"}},
+                    {"speaker": "B", "text": "I'm sorry."},
+                ],
+            }
+        ]
+    }
     before = upload_folders()
     with serving(shared) as client:
         response = client.post("/v1/analyze", data={"request": json.dumps(request)}, files=[("files", ("turn1.wav", wav.read_bytes(), "audio/wav"))])
@@ -445,34 +463,60 @@ _JSON = st.recursive(
     max_leaves=12,
 )
 _LINES = st.lists(st.tuples(st.text(max_size=8), st.text(max_size=20)), max_size=5).map(lambda rows: "\n".join(f"{a}: {b}" for a, b in rows))
-_UTTERANCE = st.dictionaries(st.sampled_from(["speaker", "text", "start", "end", "media", "id", "emotion"]), _JSON | st.text(min_size=1, max_size=10), max_size=6)
+_UTTERANCE = st.dictionaries(
+    st.sampled_from(["speaker", "text", "start", "end", "media", "id", "emotion"]), _JSON | st.text(min_size=1, max_size=10), max_size=6
+)
 _CONVERSATION = st.dictionaries(st.sampled_from(["id", "utterances", "media", "metadata", "split"]), _JSON | st.lists(_UTTERANCE, max_size=3), max_size=4)
 _OPTIONS = st.dictionaries(st.sampled_from(["model", "fusion_model", "mc_dropout", "abstain_below", "explain", "bogus"]), _JSON, max_size=4)
-_REQUEST = st.fixed_dictionaries({}, optional={
-    "conversations": st.lists(_CONVERSATION, max_size=3) | _JSON,
-    "text": _LINES | _JSON,
-    "format": st.sampled_from(["transcript", "jsonl", "srt", "vtt", "csv", "xml"]) | _JSON,
-    "options": _OPTIONS | _JSON,
-    "media": st.dictionaries(st.sampled_from(["audio", "video", "image", "x"]), _JSON, max_size=2) | _JSON,
-    "html": st.booleans() | _JSON,
-})
+_REQUEST = st.fixed_dictionaries(
+    {},
+    optional={
+        "conversations": st.lists(_CONVERSATION, max_size=3) | _JSON,
+        "text": _LINES | _JSON,
+        "format": st.sampled_from(["transcript", "jsonl", "srt", "vtt", "csv", "xml"]) | _JSON,
+        "options": _OPTIONS | _JSON,
+        "media": st.dictionaries(st.sampled_from(["audio", "video", "image", "x"]), _JSON, max_size=2) | _JSON,
+        "html": st.booleans() | _JSON,
+    },
+)
 
 # Mostly well-typed requests, so that examples get past schema validation into reading, limits, media and rendering.
 _TEXTISH = st.text(max_size=15) | _JSON
-_NEAR_UTTERANCE = st.fixed_dictionaries({"speaker": _TEXTISH, "text": _TEXTISH}, optional={
-    "start": st.floats() | _JSON, "end": st.floats() | _JSON, "id": _TEXTISH, "emotion": _TEXTISH,
-    "media": st.dictionaries(st.sampled_from(["audio", "video", "image", "smell"]), st.text(max_size=8), max_size=2),
-})
-_NEAR_OPTIONS = st.fixed_dictionaries({}, optional={
-    "model": st.sampled_from(["default", "speech", "fusion", "nope", "../default"]), "fusion_model": st.sampled_from(["fusion", "late", "default", "x"]),
-    "mc_dropout": st.integers(-2, 40), "abstain_below": st.none() | st.floats(-1, 2), "explain": st.booleans(),
-})
+_NEAR_UTTERANCE = st.fixed_dictionaries(
+    {"speaker": _TEXTISH, "text": _TEXTISH},
+    optional={
+        "start": st.floats() | _JSON,
+        "end": st.floats() | _JSON,
+        "id": _TEXTISH,
+        "emotion": _TEXTISH,
+        "media": st.dictionaries(st.sampled_from(["audio", "video", "image", "smell"]), st.text(max_size=8), max_size=2),
+    },
+)
+_NEAR_OPTIONS = st.fixed_dictionaries(
+    {},
+    optional={
+        "model": st.sampled_from(["default", "speech", "fusion", "nope", "../default"]),
+        "fusion_model": st.sampled_from(["fusion", "late", "default", "x"]),
+        "mc_dropout": st.integers(-2, 40),
+        "abstain_below": st.none() | st.floats(-1, 2),
+        "explain": st.booleans(),
+    },
+)
 _NEAR_VALID = st.one_of(
-    st.fixed_dictionaries({"text": _LINES | st.text(max_size=60), "format": st.sampled_from(["transcript", "jsonl", "srt", "vtt", "csv"])},
-                          optional={"options": _NEAR_OPTIONS, "html": st.booleans()}),
-    st.fixed_dictionaries({"conversations": st.lists(st.fixed_dictionaries({"utterances": st.lists(_NEAR_UTTERANCE, max_size=4)},
-                                                                           optional={"id": _TEXTISH, "metadata": _JSON}), min_size=1, max_size=3)},
-                          optional={"options": _NEAR_OPTIONS, "html": st.booleans()}),
+    st.fixed_dictionaries(
+        {"text": _LINES | st.text(max_size=60), "format": st.sampled_from(["transcript", "jsonl", "srt", "vtt", "csv"])},
+        optional={"options": _NEAR_OPTIONS, "html": st.booleans()},
+    ),
+    st.fixed_dictionaries(
+        {
+            "conversations": st.lists(
+                st.fixed_dictionaries({"utterances": st.lists(_NEAR_UTTERANCE, max_size=4)}, optional={"id": _TEXTISH, "metadata": _JSON}),
+                min_size=1,
+                max_size=3,
+            )
+        },
+        optional={"options": _NEAR_OPTIONS, "html": st.booleans()},
+    ),
 )
 
 

@@ -3,9 +3,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import synthetic_conversations
 
 import emotrace.research.skip_rnn as skip_rnn
-from conftest import synthetic_conversations
 from emotrace.inference.predict import predict_probabilities
 from emotrace.models.bundle import load_bundle, save_bundle
 from emotrace.models.registry import create_model

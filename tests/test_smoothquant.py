@@ -39,7 +39,11 @@ def test_smoothing_works_on_a_copy_and_scales_are_finite_and_positive(embedder: 
     maxima = activation_maxima(embedder, tokenised_batches(CALIBRATION, max_length=64))
     assert len(maxima) == 6 * 6  # every Linear of the 6 layers: query, key, value, attention output, intermediate, FFN down
     for index, layer in enumerate(bert_of(embedder).encoder.layer):
-        for name, linear in (("attention.output.dense", layer.attention.output.dense), ("intermediate.dense", layer.intermediate.dense), ("output.dense", layer.output.dense)):
+        for name, linear in (
+            ("attention.output.dense", layer.attention.output.dense),
+            ("intermediate.dense", layer.intermediate.dense),
+            ("output.dense", layer.output.dense),
+        ):
             scale = smoothing_scale(maxima[f"layer.{index}.{name}"], [linear.weight], ALPHA)
             assert torch.isfinite(scale).all() and (scale > 0).all()
     for module in bert_of(smoothed).modules():

@@ -9,8 +9,9 @@ import pytest
 sf = pytest.importorskip("soundfile")
 pytest.importorskip("opensmile")
 
-from emotrace.models.registry import create_model  # noqa: E402
 from test_cli import assert_user_error, emotrace  # noqa: E402
+
+from emotrace.models.registry import create_model  # noqa: E402
 
 EMODB_LABELS = {"anger", "boredom", "disgust", "fear", "joy", "neutral", "sadness"}
 

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from conftest import synthetic_conversations
 
-from emotrace.research.speed import cold_start, measure_in_process, summarise
-from emotrace.models.bundle import save_bundle
 from emotrace.export.text_model import export_bundle
+from emotrace.models.bundle import save_bundle
 from emotrace.models.registry import create_model
+from emotrace.research.speed import cold_start, measure_in_process, summarise
 
 
 def test_torch_and_onnx_fp32_pipelines_score_the_same(tmp_path: Path) -> None:

@@ -7,9 +7,9 @@ from safetensors.torch import load_file
 
 import emotrace.training.loop as loop
 from emotrace.errors import EmotraceError
+from emotrace.labels import UNSCORED
 from emotrace.models.bundle import load_bundle
 from emotrace.training.config import TrainConfig, recipe
-from emotrace.labels import UNSCORED
 from emotrace.training.loop import TrainData, class_weights, learning_rate_factor, train
 
 LABELS = ["anger", "joy", "neutral"]

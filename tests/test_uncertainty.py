@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 import torch
-
 from conftest import synthetic_conversations
+
 from emotrace.inference.predict import predict
 from emotrace.inference.uncertainty import decompose
 from emotrace.io import write_predictions

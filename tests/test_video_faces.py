@@ -11,14 +11,15 @@ import torch
 cv2 = pytest.importorskip("cv2")
 data = pytest.importorskip("skimage.data")
 
-from emotrace.research.fer2013 import CLASSES  # noqa: E402
+from test_cli import assert_user_error, emotrace  # noqa: E402
+
 from emotrace.encoders.face_detect import face_crop, video_faces  # noqa: E402
 from emotrace.encoders.video import sample_frames  # noqa: E402
 from emotrace.errors import EmotraceError  # noqa: E402
 from emotrace.inference.extract import load_features  # noqa: E402
 from emotrace.models.bundle import load_model, save_bundle  # noqa: E402
 from emotrace.models.registry import create_model  # noqa: E402
-from test_cli import assert_user_error, emotrace  # noqa: E402
+from emotrace.research.fer2013 import CLASSES  # noqa: E402
 
 FPS = 10
 
@@ -118,10 +119,13 @@ def test_analyze_fuses_text_with_faces_from_a_conversation_video_and_an_image(tm
 def test_face_features_round_trip_through_extract(tmp_path: Path, face_bundle: Path) -> None:
     cv2.imwrite(str(tmp_path / "photo.png"), _astronaut())
     _write_video(tmp_path / "clip.mp4", 1.0, 0.0)
-    record = {"id": "c", "utterances": [
-        {"speaker": "A", "text": "hi", "media": {"image": "photo.png"}},
-        {"speaker": "B", "text": "hey", "media": {"video": "clip.mp4"}},
-    ]}
+    record = {
+        "id": "c",
+        "utterances": [
+            {"speaker": "A", "text": "hi", "media": {"image": "photo.png"}},
+            {"speaker": "B", "text": "hey", "media": {"video": "clip.mp4"}},
+        ],
+    }
     source = tmp_path / "call.jsonl"
     source.write_text(json.dumps(record) + "\n", encoding="utf-8")
     out = tmp_path / "faces.npz"

@@ -63,8 +63,17 @@ def browser(tmp_path_factory: pytest.TempPathFactory, downloads: Path) -> Iterat
     options = webdriver.ChromeOptions()
     options.add_experimental_option("prefs", {"download.default_directory": str(downloads), "download.prompt_for_download": False})
     options.binary_location = str(CHROMIUM)
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=1280,1600"):
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--window-size=1280,1600",
+    ):
         options.add_argument(flag)
     options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}")
     driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
@@ -78,7 +87,9 @@ def analyse(browser: WebDriver, server: str, abstain_below: str = "", reload: bo
     browser.find_element(By.ID, "text").send_keys("\n".join(CONVERSATION))
     browser.find_element(By.ID, "abstain").send_keys(abstain_below)
     browser.find_element(By.ID, "analyze").click()
-    WebDriverWait(browser, 120).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#result .turn") or "error" in d.find_element(By.ID, "status").get_attribute("class"))
+    WebDriverWait(browser, 120).until(
+        lambda d: d.find_elements(By.CSS_SELECTOR, "#result .turn") or "error" in d.find_element(By.ID, "status").get_attribute("class")
+    )
     return browser.find_elements(By.CSS_SELECTOR, "#result .turn")
 
 

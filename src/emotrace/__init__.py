@@ -1,8 +1,8 @@
 """emotrace: emotion recognition in conversation, utterance by utterance, offline on a CPU.
 
-    from emotrace import read_conversations, load_model, predict
-    conversations = read_conversations("call.txt")
-    predictions = predict(load_model("default"), conversations)
+from emotrace import read_conversations, load_model, predict
+conversations = read_conversations("call.txt")
+predictions = predict(load_model("default"), conversations)
 """
 
 from __future__ import annotations

@@ -12,7 +12,12 @@ import typer
 from emotrace.cli import analyze, bench, catalog, export, extract, serve, train
 from emotrace.errors import EmotraceError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, help="emotrace: the emotion of every utterance in a conversation, offline on a CPU.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="emotrace: the emotion of every utterance in a conversation, offline on a CPU.",
+)
 
 COMMANDS = {
     "analyze": analyze.analyze_command,

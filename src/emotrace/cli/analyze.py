@@ -20,19 +20,19 @@ def analyze_command(
     files: Annotated[
         list[Path],
         typer.Argument(
-            metavar="FILE", help="conversation file: .jsonl, .csv, .txt (Speaker: text), .srt or .vtt; or several, a folder or a quoted glob (batch, with --out-dir)"
+            metavar="FILE",
+            help="conversation file: .jsonl, .csv, .txt (Speaker: text), .srt or .vtt; or several, a folder or a quoted glob (batch, with --out-dir)",
         ),
     ],
     model: Annotated[str, typer.Option("--model", help="a shipped model name or a bundle directory")] = "default",
-    speech_model: Annotated[
-        str, typer.Option("--speech-model", help="speech model fused with --model when utterances reference audio")
-    ] = "speech",
-    face_model: Annotated[
-        str, typer.Option("--face-model", help="face model fused with --model when utterances reference an image or video")
-    ] = "face",
+    speech_model: Annotated[str, typer.Option("--speech-model", help="speech model fused with --model when utterances reference audio")] = "speech",
+    face_model: Annotated[str, typer.Option("--face-model", help="face model fused with --model when utterances reference an image or video")] = "face",
     fusion_model: Annotated[
         str,
-        typer.Option("--fusion-model", help="how media predictions are fused: `late` averages the modalities' calibrated distributions; `fusion` (or another CMATH bundle) is learned"),
+        typer.Option(
+            "--fusion-model",
+            help="how media predictions are fused: `late` averages the modalities' calibrated distributions; `fusion` (or another CMATH bundle) is learned",
+        ),
     ] = "late",
     format: Annotated[str | None, typer.Option("--format", help="table, json, jsonl or csv (default: by --output extension, else table)")] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="write here instead of the terminal")] = None,
@@ -51,7 +51,8 @@ def analyze_command(
     ] = None,
     backend: Backend = "auto",
     out_dir: Annotated[
-        Path | None, typer.Option("--out-dir", help="batch: one output per input file, or per shard of one JSONL file plus their join; reruns skip finished ones")
+        Path | None,
+        typer.Option("--out-dir", help="batch: one output per input file, or per shard of one JSONL file plus their join; reruns skip finished ones"),
     ] = None,
     engine: Annotated[str | None, typer.Option("--engine", help="batch: local (a process pool; default) or dask")] = None,
     address: Annotated[str | None, typer.Option("--address", help="batch: a dask scheduler, tcp://host:port (default: a local cluster)")] = None,

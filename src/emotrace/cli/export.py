@@ -11,9 +11,7 @@ from emotrace.errors import EmotraceError
 
 
 def export_command(
-    backend: Annotated[
-        str, typer.Option("--backend", help="onnx-fp32, or onnx-int8 (also writes fp32, then quantises it per channel)")
-    ] = "onnx-int8",
+    backend: Annotated[str, typer.Option("--backend", help="onnx-fp32, or onnx-int8 (also writes fp32, then quantises it per channel)")] = "onnx-int8",
     model: Annotated[
         str | None, typer.Option("--model", help="export this text model (shipped name or bundle) for `analyze --backend`; default: only the MiniLM encoder")
     ] = None,

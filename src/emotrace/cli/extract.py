@@ -15,9 +15,7 @@ from emotrace.errors import EmotraceError
 def extract_command(
     file: Annotated[Path, typer.Argument(help="conversation file; media paths are relative to it")],
     out: Annotated[Path, typer.Option("--out", help="features file to write (.npz)")],
-    modality: Annotated[
-        str, typer.Option("--modality", help="text (MiniLM, 384-d), audio (openSMILE functionals) or face (face CNN, 256-d)")
-    ] = "text",
+    modality: Annotated[str, typer.Option("--modality", help="text (MiniLM, 384-d), audio (openSMILE functionals) or face (face CNN, 256-d)")] = "text",
     feature_set: Annotated[str, typer.Option("--feature-set", help="audio only: eGeMAPSv02 (88-d) or ComParE_2016 (6,373-d)")] = "eGeMAPSv02",
     face_model: Annotated[str, typer.Option("--face-model", help="face only: a shipped face model or bundle directory")] = "face",
     input_format: InputFormat = None,

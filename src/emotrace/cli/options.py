@@ -10,7 +10,9 @@ from emotrace.errors import EmotraceError
 from emotrace.inference.pipeline import TORCH
 
 DataDir = Annotated[str | None, typer.Option("--data-dir", help="folder holding meld/ and iemocap/ (default: $EMOTRACE_DATA, else ./data)")]
-InputFormat = Annotated[str | None, typer.Option("--input-format", help="jsonl, csv, transcript, srt, vtt or community (.pkl feature files) (default: by extension)")]
+InputFormat = Annotated[
+    str | None, typer.Option("--input-format", help="jsonl, csv, transcript, srt, vtt or community (.pkl feature files) (default: by extension)")
+]
 Columns = Annotated[list[str] | None, typer.Option("--column", help="CSV column for a field, FIELD=NAME (e.g. text=utterance); repeatable")]
 Backend = Annotated[
     str,

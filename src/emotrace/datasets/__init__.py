@@ -32,21 +32,38 @@ class DatasetInfo:
 
 DATASETS: dict[str, DatasetInfo] = {
     "meld": DatasetInfo(
-        "meld", load_meld, ("meld/train_sent_emo.csv", "meld/dev_sent_emo.csv", "meld/test_sent_emo.csv"),
-        LABEL_SETS["meld"], SENTIMENT_LABELS["meld"], "GPL-3.0",
+        "meld",
+        load_meld,
+        ("meld/train_sent_emo.csv", "meld/dev_sent_emo.csv", "meld/test_sent_emo.csv"),
+        LABEL_SETS["meld"],
+        SENTIMENT_LABELS["meld"],
+        "GPL-3.0",
     ),
     "iemocap": DatasetInfo(
-        "iemocap", load_iemocap, ("iemocap/iemocap_text.pkl",), LABEL_SETS["iemocap"], None,
+        "iemocap",
+        load_iemocap,
+        ("iemocap/iemocap_text.pkl",),
+        LABEL_SETS["iemocap"],
+        None,
         "research only (no weights trained on it are shipped)",
     ),
     "dailydialog": DatasetInfo(
-        "dailydialog", load_dailydialog,
+        "dailydialog",
+        load_dailydialog,
         ("dailydialog/dailydialog_train.json", "dailydialog/dailydialog_valid.json", "dailydialog/dailydialog_test.json"),
-        LABEL_SETS["dailydialog"], None, "CC BY-NC-SA 4.0 (non-commercial: so is a model trained on it)",
+        LABEL_SETS["dailydialog"],
+        None,
+        "CC BY-NC-SA 4.0 (non-commercial: so is a model trained on it)",
     ),
     "emodb": DatasetInfo(
-        "emodb", load_emodb, ("emodb/emodb_wav.tar.gz",), LABEL_SETS["emodb"], None, "free for research",
-        modality="audio", splits=("all",),
+        "emodb",
+        load_emodb,
+        ("emodb/emodb_wav.tar.gz",),
+        LABEL_SETS["emodb"],
+        None,
+        "free for research",
+        modality="audio",
+        splits=("all",),
     ),
 }
 

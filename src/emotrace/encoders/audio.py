@@ -41,7 +41,8 @@ def load_audio(path: str | Path, start: float | None = None, end: float | None =
         if first >= info.frames or last <= first:
             raise EmotraceError(
                 f"span {start}–{end} s is empty or outside the recording ({info.frames / info.samplerate:.2f} s)",
-                path=where, hint="check the utterance's start and end times",
+                path=where,
+                hint="check the utterance's start and end times",
             )
         samples, rate = soundfile.read(where, start=first, stop=last, dtype="float32", always_2d=True)
     except (RuntimeError, soundfile.LibsndfileError) as error:
@@ -78,9 +79,7 @@ class FunctionalsEncoder:
                 import opensmile
             except ImportError:
                 raise EmotraceError("audio support is not installed", hint="pip install 'emotrace[audio]'") from None
-            self._smile = opensmile.Smile(
-                feature_set=getattr(opensmile.FeatureSet, self.feature_set), feature_level=opensmile.FeatureLevel.Functionals
-            )
+            self._smile = opensmile.Smile(feature_set=getattr(opensmile.FeatureSet, self.feature_set), feature_level=opensmile.FeatureLevel.Functionals)
         rows = [self._smile.process_signal(trim_silence(wave), SAMPLE_RATE).to_numpy()[0] for wave in waves]
         return np.stack(rows).astype(np.float32) if rows else np.zeros((0, 0), dtype=np.float32)
 
@@ -100,6 +99,7 @@ def standardize_per_speaker(features: np.ndarray, speakers: Sequence[str]) -> np
 
 def mel_filterbank(n_mels: int, n_fft: int, rate: int = SAMPLE_RATE, low: float = 20.0, high: float | None = None) -> np.ndarray:
     """Triangular filters evenly spaced on the HTK mel scale, shape (n_mels, n_fft // 2 + 1)."""
+
     def to_mel(hz: np.ndarray) -> np.ndarray:
         return 2595.0 * np.log10(1.0 + hz / 700.0)
 

@@ -40,9 +40,7 @@ class EmbeddingCache:
                 chunk = unique[start : start + 500]
                 by_key = {_key(text): text for text in chunk}
                 marks = ",".join("?" * len(chunk))
-                rows = self._db.execute(
-                    f"SELECT text_key, vector FROM embeddings WHERE encoder = ? AND text_key IN ({marks})", [encoder_id, *by_key]
-                )
+                rows = self._db.execute(f"SELECT text_key, vector FROM embeddings WHERE encoder = ? AND text_key IN ({marks})", [encoder_id, *by_key])
                 for key, blob in rows:
                     found[by_key[key]] = np.frombuffer(blob, dtype=np.float32)
         return found

@@ -35,7 +35,8 @@ def load_image(path: str | Path) -> np.ndarray:
     if header.shape[0] * header.shape[1] * 64 > MAX_PIXELS:
         raise EmotraceError(
             f"image is about {header.shape[1] * 8}×{header.shape[0] * 8} pixels, over the limit of {MAX_PIXELS // 1_000_000} megapixels",
-            path=where, hint="downscale it first",
+            path=where,
+            hint="downscale it first",
         )
     return shrink(cv2.imdecode(data, cv2.IMREAD_GRAYSCALE))
 
@@ -102,7 +103,5 @@ def video_faces(path: str | Path, start: float | None = None, end: float | None 
     frames = sample_frames(path, start, end, fps)
     crops = [crop for crop in map(largest_face, frames) if crop is not None]
     if not crops:
-        raise EmotraceError(
-            f"no face found in any of the {len(frames)} sampled frames", path=str(path), hint="the speaker's face must be visible and frontal"
-        )
+        raise EmotraceError(f"no face found in any of the {len(frames)} sampled frames", path=str(path), hint="the speaker's face must be visible and frontal")
     return FaceSample(np.stack(crops), frames=len(frames))

@@ -12,9 +12,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from emotrace.encoders.conv import conv_block
-
 from emotrace.encoders.audio import log_mel, trim_silence
+from emotrace.encoders.conv import conv_block
 
 
 class SpeechCNN(nn.Module):

@@ -109,8 +109,14 @@ def export_graph(module: Any, inputs: dict[str, Any], path: Path, outputs: tuple
     dynamic_axes = {name: {0: "batch", 1: "sequence"} for name in inputs} | {name: {0: "batch"} for name in outputs}
     with atomic_path(path) as temporary, quiet_export():
         torch.onnx.export(
-            module, tuple(inputs.values()), str(temporary), input_names=list(inputs), output_names=list(outputs),
-            dynamic_axes=dynamic_axes, opset_version=OPSET, dynamo=False,
+            module,
+            tuple(inputs.values()),
+            str(temporary),
+            input_names=list(inputs),
+            output_names=list(outputs),
+            dynamic_axes=dynamic_axes,
+            opset_version=OPSET,
+            dynamo=False,
         )
         _tag(onnx, temporary, "onnx-fp32")
 

@@ -135,7 +135,9 @@ def smoothquant(module: nn.Module, batches: list[dict[str, torch.Tensor]], alpha
     return smoothed
 
 
-def tokenised_batches(inputs: list[str] | list[tuple[str, str]], max_length: int, batch_size: int = 32, truncate_left: bool = False) -> list[dict[str, torch.Tensor]]:
+def tokenised_batches(
+    inputs: list[str] | list[tuple[str, str]], max_length: int, batch_size: int = 32, truncate_left: bool = False
+) -> list[dict[str, torch.Tensor]]:
     """MiniLM encoder inputs for calibration: texts, or (text, context) pairs with token types as at run time."""
     from emotrace.encoders.minilm import load_tokenizer
 

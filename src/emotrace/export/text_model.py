@@ -38,7 +38,10 @@ def export_bundle(name_or_dir: str | Path, int8: bool = False, smoothquant: bool
     bundle = bundle_path(name_or_dir)
     model = load_bundle(bundle)
     if model.registry_name not in EXPORTABLE_MODELS or not isinstance(model, FrozenEmbeddingModel | ContextFineTuned):
-        raise EmotraceError(f"'{name_or_dir}' is a {model.registry_name} model; only the text models {', '.join(EXPORTABLE_MODELS)} export to ONNX", hint="pass a text model, e.g. --model default")
+        raise EmotraceError(
+            f"'{name_or_dir}' is a {model.registry_name} model; only the text models {', '.join(EXPORTABLE_MODELS)} export to ONNX",
+            hint="pass a text model, e.g. --model default",
+        )
     folder = export_dir(bundle)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / EXPORT_FILE).unlink(missing_ok=True)  # incomplete until the spec is written again, last

@@ -110,9 +110,7 @@ def run_local(shards: list[Shard], spec: BatchSpec, tally: Tally, workers: int, 
         pool.shutdown(cancel_futures=True)
 
 
-def run_dask(
-    shards: list[Shard], spec: BatchSpec, tally: Tally, workers: int, retries: int, address: str | None = None, task: ShardTask = run_shard
-) -> None:
+def run_dask(shards: list[Shard], spec: BatchSpec, tally: Tally, workers: int, retries: int, address: str | None = None, task: ShardTask = run_shard) -> None:
     """Run `shards` as dask tasks on the scheduler at `address`, or on a local cluster of `workers` processes.
 
     Dask itself reruns a task whose worker died, and gives up (KilledWorker) when `retries` reruns died too; that
@@ -170,9 +168,7 @@ def _dask_client(address: str | None, workers: int) -> Iterator[Client]:
     from dask.distributed import Client, LocalCluster
 
     if address is None:
-        cluster = LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None, silence_logs=logging.CRITICAL
-        )
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None, silence_logs=logging.CRITICAL)
         with cluster, Client(cluster) as client:
             yield client
         return

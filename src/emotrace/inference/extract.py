@@ -26,9 +26,7 @@ class Features:
     encoder: str
 
 
-def extract(
-    conversations: list[Conversation], modality: str, progress: bool = False, feature_set: str = "eGeMAPSv02", face_model: str = "face"
-) -> Features:
+def extract(conversations: list[Conversation], modality: str, progress: bool = False, feature_set: str = "eGeMAPSv02", face_model: str = "face") -> Features:
     """Encode every utterance: its text; its `media["audio"]` cut by start/end; or the face CNN's pooled features
     of its `media["image"]`, or averaged over the frames of its `media["video"]` span that show a face."""
     utterances = [(c.id, i, u) for c in conversations for i, u in enumerate(c.utterances)]

@@ -60,9 +60,7 @@ class Analyzer:
                 self._models[name] = load_model(name)
             return self._models[name]
 
-    def analyze(
-        self, conversations: list[Conversation], options: PipelineOptions = PipelineOptions(), progress: bool = False
-    ) -> list[list[Prediction]]:
+    def analyze(self, conversations: list[Conversation], options: PipelineOptions = PipelineOptions(), progress: bool = False) -> list[list[Prediction]]:
         """One `Prediction` per utterance, grouped per conversation."""
         from emotrace.inference.predict import predict
 
@@ -122,7 +120,7 @@ class Analyzer:
 
 
 def _auto_backend(model: str) -> str:
-    """"onnx-fp32" when `model` has that export and onnxruntime is installed, else torch; an export this
+    """ "onnx-fp32" when `model` has that export and onnxruntime is installed, else torch; an export this
     environment cannot run is said once, as a warning, instead of failing."""
     from emotrace.export.runtime import INSTALL_HINT, has_export, onnx_runtime_installed
 

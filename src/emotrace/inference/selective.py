@@ -30,5 +30,9 @@ def selective_scores(probabilities: np.ndarray, gold: np.ndarray, labels: list[s
     for share in COVERAGES:
         kept = order[: max(1, int(round(share * len(order))))]
         at_coverage[f"{int(share * 100)}%"] = classification_scores(gold[kept], predicted[kept], labels)["weighted_f1"]
-    return {"aurc": float(risk.mean()), "weighted_f1_at_coverage": at_coverage, "coverage_curve": coverage[::max(1, len(coverage) // 50)].tolist(),
-            "risk_curve": risk[::max(1, len(risk) // 50)].tolist()}
+    return {
+        "aurc": float(risk.mean()),
+        "weighted_f1_at_coverage": at_coverage,
+        "coverage_curve": coverage[:: max(1, len(coverage) // 50)].tolist(),
+        "risk_curve": risk[:: max(1, len(risk) // 50)].tolist(),
+    }

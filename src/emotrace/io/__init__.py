@@ -10,5 +10,11 @@ from emotrace.io.readers import INPUT_FORMATS, parse_conversations, read_convers
 from emotrace.io.writers import OUTPUT_FORMATS, prediction_records, render_predictions, write_predictions
 
 __all__ = [
-    "INPUT_FORMATS", "OUTPUT_FORMATS", "parse_conversations", "prediction_records", "read_conversations", "render_predictions", "write_predictions",
+    "INPUT_FORMATS",
+    "OUTPUT_FORMATS",
+    "parse_conversations",
+    "prediction_records",
+    "read_conversations",
+    "render_predictions",
+    "write_predictions",
 ]

@@ -67,19 +67,22 @@ class _Layout:
 
 
 _IEMOCAP = _Layout(
-    "iemocap", "IEMOCAP_features.pkl",
+    "iemocap",
+    "IEMOCAP_features.pkl",
     ("videoIDs", "videoSpeakers", "videoLabels", "videoText", "videoAudio", "videoVisual", "videoSentence", "trainVid", "testVid"),
     (("text", "videoText"), ("audio", "videoAudio"), ("face", "videoVisual")),
     one_hot_speakers=False,
 )
 _MELD = _Layout(
-    "meld", "MELD_features_raw1.pkl (MMGCN)",
+    "meld",
+    "MELD_features_raw1.pkl (MMGCN)",
     ("videoIDs", "videoSpeakers", "videoLabels", "videoText", "videoAudio", "videoVisual", "videoSentence", "trainVid", "testVid", ""),
     (("text", "videoText"), ("audio", "videoAudio"), ("face", "videoVisual")),
     one_hot_speakers=True,
 )
 _MELD_DIALOGUERNN = _Layout(
-    "meld", "MELD_features_raw.pkl (DialogueRNN, no visual features)",
+    "meld",
+    "MELD_features_raw.pkl (DialogueRNN, no visual features)",
     ("videoIDs", "videoSpeakers", "videoLabels", "videoText", "videoAudio", "videoSentence", "trainVid", "testVid", "videoSentiment"),
     (("text", "videoText"), ("audio", "videoAudio")),
     one_hot_speakers=True,
@@ -87,9 +90,7 @@ _MELD_DIALOGUERNN = _Layout(
 )
 
 
-def load_community_features(
-    path: str | Path, layout: str | None = None, dev_fraction: float = 0.1, seed: int = 0
-) -> list[Conversation]:
+def load_community_features(path: str | Path, layout: str | None = None, dev_fraction: float = 0.1, seed: int = 0) -> list[Conversation]:
     """Read an IEMOCAP/MELD community feature pickle into conversations with `features` and gold labels.
 
     `layout` is "iemocap" or "meld", or None to tell from the tuple's length and the speakers' shape. The dev split
@@ -121,7 +122,9 @@ class _Reader:
         self.dims: dict[str, int] = {}
         for index, field in enumerate(self.layout.fields):
             if field and field not in ("trainVid", "testVid") and not isinstance(content[index], dict):
-                self.fail(f"{field} (item {index + 1} of the {self.layout.description} tuple) should be a dict keyed by dialogue id, got {_describe(content[index])}")
+                self.fail(
+                    f"{field} (item {index + 1} of the {self.layout.description} tuple) should be a dict keyed by dialogue id, got {_describe(content[index])}"
+                )
 
     def fail(self, message: str, hint: str | None = None) -> Any:
         raise EmotraceError(message, path=str(self.path), hint=hint)
@@ -133,15 +136,24 @@ class _Reader:
         size = len(self.content)
         if size == 10:
             if requested == "iemocap":
-                self.fail("layout 'iemocap' expects a tuple of 9 (IEMOCAP_features.pkl), got a tuple of 10", hint="this looks like MELD_features_raw1.pkl; use layout 'meld' or leave it out")
+                self.fail(
+                    "layout 'iemocap' expects a tuple of 9 (IEMOCAP_features.pkl), got a tuple of 10",
+                    hint="this looks like MELD_features_raw1.pkl; use layout 'meld' or leave it out",
+                )
             return _MELD
         if size != 9:
             self.fail(f"{_EXPECTED}, got {_describe(self.content)}")
         kind = _speaker_kind(self.content[1])
         if requested == "iemocap" and kind == "vectors":
-            self.fail("layout 'iemocap' expects speaker names ('M'/'F'), but this 9-item tuple has one-hot speaker vectors like DialogueRNN's MELD_features_raw.pkl", hint="use layout 'meld' or leave it out")
+            self.fail(
+                "layout 'iemocap' expects speaker names ('M'/'F'), but this 9-item tuple has one-hot speaker vectors like DialogueRNN's MELD_features_raw.pkl",
+                hint="use layout 'meld' or leave it out",
+            )
         if requested == "meld" and kind == "letters":
-            self.fail("layout 'meld' expects one-hot speaker vectors, but this 9-item tuple has speaker names like IEMOCAP_features.pkl", hint="use layout 'iemocap' or leave it out")
+            self.fail(
+                "layout 'meld' expects one-hot speaker vectors, but this 9-item tuple has speaker names like IEMOCAP_features.pkl",
+                hint="use layout 'iemocap' or leave it out",
+            )
         if requested == "iemocap":
             return _IEMOCAP
         if requested == "meld":
@@ -184,7 +196,9 @@ class _Reader:
         test = self._split_ids("testVid")
         both = set(train) & set(test)
         if both:
-            self.fail(f"dialogue {_show(min(both, key=_id_key))} is in both trainVid and testVid" + (f" ({len(both)} dialogues overlap)" if len(both) > 1 else ""))
+            self.fail(
+                f"dialogue {_show(min(both, key=_id_key))} is in both trainVid and testVid" + (f" ({len(both)} dialogues overlap)" if len(both) > 1 else "")
+            )
         if not train and not test:
             self.fail("trainVid and testVid are both empty")
         dev = sorted(random.Random(seed).sample(train, int(dev_fraction * len(train))), key=_id_key)
@@ -206,7 +220,9 @@ class _Reader:
         value = self._entry(field, dialogue_id, split)
         if isinstance(value, np.ndarray):
             if value.ndim == 0 or (noun == "vectors" and value.ndim != 2 and value.dtype != object):
-                self.fail(f"dialogue {_show(dialogue_id)}: {field} should hold one {noun[:-1]} per utterance (a list or a 2-D array), got an array of shape {value.shape}")
+                self.fail(
+                    f"dialogue {_show(dialogue_id)}: {field} should hold one {noun[:-1]} per utterance (a list or a 2-D array), got an array of shape {value.shape}"
+                )
         elif not isinstance(value, (list, tuple)):
             self.fail(f"dialogue {_show(dialogue_id)}: {field} should be a list with one {noun[:-1]} per utterance, got {_describe(value)}")
         if count is not None and len(value) != count:
@@ -229,14 +245,16 @@ class _Reader:
         for index in range(count):
             where = f"dialogue {_show(dialogue_id)} utterance {index}"
             features = {modality: self._vector(rows[index], where, modality) for modality, rows in vectors.items()}
-            utterances.append(Utterance(
-                speaker=self._speaker(speakers[index], where),
-                text=self._text(sentences[index], where),
-                emotion=self._label(labels[index], emotion_names, where, "emotion"),
-                sentiment=self._label(sentiments[index], SENTIMENT_LABELS["meld"], where, "sentiment") if sentiments is not None else None,
-                id=self._utterance_id(ids[index], dialogue_id, index),
-                features=features,
-            ))
+            utterances.append(
+                Utterance(
+                    speaker=self._speaker(speakers[index], where),
+                    text=self._text(sentences[index], where),
+                    emotion=self._label(labels[index], emotion_names, where, "emotion"),
+                    sentiment=self._label(sentiments[index], SENTIMENT_LABELS["meld"], where, "sentiment") if sentiments is not None else None,
+                    id=self._utterance_id(ids[index], dialogue_id, index),
+                    features=features,
+                )
+            )
         return Conversation(id=str(dialogue_id), utterances=utterances, metadata={"split": split, "source": self.path.name})
 
     # -- one utterance -------------------------------------------------------------------------------------------
@@ -333,7 +351,9 @@ def _speaker_kind(speakers: Any) -> str | None:
 
 
 def _is_vector(value: Any) -> bool:
-    return (isinstance(value, np.ndarray) and value.ndim == 1) or (isinstance(value, (list, tuple)) and len(value) > 0 and all(isinstance(x, Real) for x in value))
+    return (isinstance(value, np.ndarray) and value.ndim == 1) or (
+        isinstance(value, (list, tuple)) and len(value) > 0 and all(isinstance(x, Real) for x in value)
+    )
 
 
 def _undo_latin1(text: str) -> str:

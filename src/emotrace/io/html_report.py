@@ -20,8 +20,16 @@ if TYPE_CHECKING:
     from jinja2 import Environment
 
 COLOURS = {
-    "neutral": "#9e9e9e", "joy": "#f4b400", "sadness": "#4a78c2", "anger": "#d93025", "fear": "#8e44ad",
-    "disgust": "#2e8b57", "surprise": "#ff8c00", "boredom": "#8d6e63", "frustration": "#c2185b", "excitement": "#ff5fa2",
+    "neutral": "#9e9e9e",
+    "joy": "#f4b400",
+    "sadness": "#4a78c2",
+    "anger": "#d93025",
+    "fear": "#8e44ad",
+    "disgust": "#2e8b57",
+    "surprise": "#ff8c00",
+    "boredom": "#8d6e63",
+    "frustration": "#c2185b",
+    "excitement": "#ff5fa2",
     ABSTAIN_LABEL: "#ffffff",
 }
 _OTHER_COLOUR = "#607d8b"

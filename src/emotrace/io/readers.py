@@ -140,9 +140,7 @@ def _decode(data: bytes, where: str, first_line: int = 1) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError as error:
         line = data.count(b"\n", 0, error.start) + first_line
-        raise EmotraceError(
-            f"not valid UTF-8 (byte 0x{data[error.start]:02x})", path=where, line=line, hint="re-save the file as UTF-8"
-        ) from error
+        raise EmotraceError(f"not valid UTF-8 (byte 0x{data[error.start]:02x})", path=where, line=line, hint="re-save the file as UTF-8") from error
 
 
 def _human_size(size: int) -> str:
@@ -372,9 +370,7 @@ def _csv_row(
     cells = {field: row[position].strip() if position < len(row) else "" for field, position in positions.items()}
     for field in _CSV_REQUIRED:
         if not cells[field]:
-            raise EmotraceError(
-                f"empty {field} (column {header[positions[field]]!r})", path=where, line=line, hint="fill it in or drop the row"
-            )
+            raise EmotraceError(f"empty {field} (column {header[positions[field]]!r})", path=where, line=line, hint="fill it in or drop the row")
     conversation_id = cells["conversation"]
     order = len(groups.get(conversation_id, []))
     if "order" in cells:
@@ -414,9 +410,7 @@ def _csv_time(value: str, column: str, where: str, line: int) -> float | None:
         try:
             seconds = float(value)
         except ValueError:
-            raise EmotraceError(
-                f"{column!r} is not a time: {value!r}", path=where, line=line, hint="use seconds (12.5) or HH:MM:SS,mmm"
-            ) from None
+            raise EmotraceError(f"{column!r} is not a time: {value!r}", path=where, line=line, hint="use seconds (12.5) or HH:MM:SS,mmm") from None
     return seconds
 
 

@@ -77,9 +77,7 @@ def load_bundle(directory: str | Path) -> ERCModel:
     missing = set(trained_state(model)) - set(state)
     unknown = set(state) - set(model.state_dict()) - {name for name, _ in model.named_buffers()}
     if missing or unknown:
-        raise EmotraceError(
-            "bundle weights do not match its model", path=str(weights), hint="the bundle was written by another emotrace version; retrain it"
-        )
+        raise EmotraceError("bundle weights do not match its model", path=str(weights), hint="the bundle was written by another emotrace version; retrain it")
     model.load_state_dict(state, strict=False)
     model.temperature = float(config.get("calibration", {}).get("temperature", 1.0))
     return model.eval()
@@ -103,9 +101,7 @@ def bundle_path(name_or_dir: str | Path = "default") -> Path:
     if Path(name_or_dir).is_dir():
         return Path(name_or_dir)
     choices = ", ".join(shipped) or "none installed"
-    raise EmotraceError(
-        f"no model named or found at '{name_or_dir}'", hint=f"pass a bundle directory from `emotrace train` or a shipped model ({choices})"
-    )
+    raise EmotraceError(f"no model named or found at '{name_or_dir}'", hint=f"pass a bundle directory from `emotrace train` or a shipped model ({choices})")
 
 
 def load_model(name_or_dir: str | Path = "default") -> ERCModel:

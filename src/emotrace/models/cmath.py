@@ -124,10 +124,7 @@ class CMATH(MultimodalModel):
             self.encoders = nn.ModuleDict({m: nn.Sequential(nn.Linear(d, hidden), nn.GELU()) for m, d in self.dims.items()})
         self.turns = TurnEmbedding(hidden, self.max_speakers)
         self.branches = nn.ModuleDict(
-            {
-                c: nn.ModuleList([CrossModalLayer(hidden, heads, dropout, [m for m in self.modalities if m != c]) for _ in range(layers)])
-                for c in self.central
-            }
+            {c: nn.ModuleList([CrossModalLayer(hidden, heads, dropout, [m for m in self.modalities if m != c]) for _ in range(layers)]) for c in self.central}
         )
         self.fine_heads = nn.ModuleDict({c: nn.Linear(hidden, len(self.labels)) for c in self.central})
         self.gaussians = nn.ModuleDict({c: nn.Linear(hidden, 2 * hidden) for c in self.central})

@@ -15,8 +15,8 @@ from typing import Any
 
 import torch
 
-from emotrace.encoders.face_detect import FaceSample, image_faces, video_faces
 from emotrace.encoders.face_cnn import FaceCNN
+from emotrace.encoders.face_detect import FaceSample, image_faces, video_faces
 from emotrace.encoders.face_fdrl import FaceFDRL
 from emotrace.errors import EmotraceError
 from emotrace.models.base import ERCModel, ModelOutput

@@ -57,10 +57,7 @@ class ContextFineTuned(ERCModel):
         self.heads = EmotionHeads(head_dim, len(self.labels), len(self.sentiment_labels or []), dropout)
 
     def prepare(self, conversations: list[Conversation], progress: bool = False) -> list[dict[str, Any]]:
-        return [
-            {"pairs": context_pairs(c, self.past, self.future), "speakers": torch.tensor(speaker_indices(c, self.max_speakers))}
-            for c in conversations
-        ]
+        return [{"pairs": context_pairs(c, self.past, self.future), "speakers": torch.tensor(speaker_indices(c, self.max_speakers))} for c in conversations]
 
     def collate(self, items: list[dict[str, Any]]) -> dict[str, Any]:
         pairs = [pair for item in items for pair in item["pairs"]]

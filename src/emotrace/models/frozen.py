@@ -69,9 +69,7 @@ class SpeakerBiGRU(FrozenEmbeddingModel):
     """Speaker-aware bidirectional context: utterance embedding + speaker-role embedding → biGRU over the dialogue,
     concatenated with the utterance's own projection (a residual path, as in bc-LSTM, Poria et al., 2017)."""
 
-    def __init__(
-        self, labels: list[str], sentiment_labels: list[str] | None = None, hidden: int = 192, layers: int = 1, dropout: float = 0.3
-    ) -> None:
+    def __init__(self, labels: list[str], sentiment_labels: list[str] | None = None, hidden: int = 192, layers: int = 1, dropout: float = 0.3) -> None:
         super().__init__(labels, sentiment_labels)
         self.speaker = nn.Embedding(self.max_speakers, 32)
         self.project = nn.Sequential(nn.Dropout(dropout), nn.Linear(384 + 32, hidden), nn.GELU())

@@ -41,6 +41,8 @@ def feature_dims(conversations: list[Conversation]) -> dict[str, int]:
             for modality, vector in utterance.features.items():
                 found.setdefault(modality, len(vector))
     return {m: found[m] for m in MODALITIES if m in found}
+
+
 FACE_MEDIA = ("image", "video")
 MEDIA_MEMO = 1024  # feature vectors kept per modality: every EmoDB clip of a composite benchmark, a few MB at most
 
@@ -123,7 +125,8 @@ def conversation_features(
                     if vector.shape != (dims[modality],):
                         raise EmotraceError(
                             f"utterance {row + 1}: {modality} features have shape {vector.shape}, the model expects ({dims[modality]},)",
-                            path=conversation.id, hint="use features from the same extractor the model was trained on",
+                            path=conversation.id,
+                            hint="use features from the same extractor the model was trained on",
                         )
                 elif modality == "text":
                     vector = next(text_vectors)

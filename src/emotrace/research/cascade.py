@@ -399,8 +399,13 @@ def threshold_on(saver_probabilities: np.ndarray, full_probabilities: np.ndarray
 
 
 def fit_cascade(
-    full: FullModel, train: list[Conversation], dev: list[Conversation], saver: str = DEFAULT_SAVER, context: str = "surrogate",
-    full_source: str = "", **saver_args: Any,
+    full: FullModel,
+    train: list[Conversation],
+    dev: list[Conversation],
+    saver: str = DEFAULT_SAVER,
+    context: str = "surrogate",
+    full_source: str = "",
+    **saver_args: Any,
 ) -> Cascade:
     """Saver and surrogate map fitted on `train`, threshold on `dev` against the full model on real embeddings."""
     from emotrace.inference.scores import gold_indices

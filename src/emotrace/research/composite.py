@@ -129,18 +129,14 @@ def _check_pools(split: str, fer_split: str, fer: dict[str, list[int]], emodb: d
             )
         if not emodb[emotion]:
             speakers = " ".join(EMODB_SPEAKERS[split])
-            raise EmotraceError(
-                f"the EmoDB {split} pool (speakers {speakers}) has no clip of {emotion}", hint="use the complete EmoDB archive"
-            )
+            raise EmotraceError(f"the EmoDB {split} pool (speakers {speakers}) has no clip of {emotion}", hint="use the complete EmoDB archive")
 
 
 def _emodb_member(clip: Utterance) -> str:
     return f"wav/{Path(clip.media['audio']).name}"
 
 
-def build_composite(
-    data_dir: str | Path | None, seed: int = 0, max_conversations_per_split: int | None = None
-) -> dict[str, list[Conversation]]:
+def build_composite(data_dir: str | Path | None, seed: int = 0, max_conversations_per_split: int | None = None) -> dict[str, list[Conversation]]:
     """The composite's train/dev/test conversations (see the module docstring), fully determined by `seed`.
 
     `max_conversations_per_split` keeps only each split's first conversations (in MELD's dialogue order); the
@@ -293,4 +289,3 @@ __all__ = [
     "fer_png_dir",
     "write_composite",
 ]
-

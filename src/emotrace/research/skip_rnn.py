@@ -119,9 +119,7 @@ class SkipBiGRU(FrozenEmbeddingModel):
     """`bigru` with Skip GRU context; `budget` is λ of the paper's budget loss, here λ · mean(u_t) over the turns
     and both directions of the batch (the paper sums u_t per sequence; the mean keeps λ independent of length)."""
 
-    def __init__(
-        self, labels: list[str], sentiment_labels: list[str] | None = None, hidden: int = 192, dropout: float = 0.3, budget: float = 0.0
-    ) -> None:
+    def __init__(self, labels: list[str], sentiment_labels: list[str] | None = None, hidden: int = 192, dropout: float = 0.3, budget: float = 0.0) -> None:
         super().__init__(labels, sentiment_labels)
         self.budget = budget
         self.speaker = nn.Embedding(self.max_speakers, 32)

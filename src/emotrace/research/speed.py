@@ -206,8 +206,13 @@ def summary_table(table: dict[str, Any], title: str) -> Table:
     for name, row in table.items():
         exit_rate = "" if row["exit_rate"] is None else f"{row['exit_rate']:.2f}"
         view.add_row(
-            name, f"{row['utterances_per_second']:.0f}", f"{row.get('speedup_vs_plain', 1.0):.2f}", f"{row['weighted_f1']:.2f}",
-            f"{row.get('weighted_f1_change_vs_plain', 0.0):+.2f}", f"{row['peak_rss_mb']:.0f}", exit_rate,
+            name,
+            f"{row['utterances_per_second']:.0f}",
+            f"{row.get('speedup_vs_plain', 1.0):.2f}",
+            f"{row['weighted_f1']:.2f}",
+            f"{row.get('weighted_f1_change_vs_plain', 0.0):+.2f}",
+            f"{row['peak_rss_mb']:.0f}",
+            exit_rate,
         )
     return view
 
@@ -227,9 +232,7 @@ def cold_starts(example: str, repeats: int = 3) -> dict[str, float]:
     """Median seconds to the first output line of `emotrace analyze EXAMPLE` with the default model, on its
     automatic backend (the ONNX export when one was made) and on PyTorch."""
     base = [sys.executable, "-m", "emotrace", "analyze", example]
-    return {
-        backend: statistics.median(cold_start(base + ["--backend", backend]) for _ in range(repeats)) for backend in ("auto", "torch-fp32")
-    }
+    return {backend: statistics.median(cold_start(base + ["--backend", backend]) for _ in range(repeats)) for backend in ("auto", "torch-fp32")}
 
 
 def main() -> None:

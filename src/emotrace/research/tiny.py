@@ -105,7 +105,7 @@ def hashed_ngrams(texts: list[str], buckets: int, word_ngrams: tuple[int, int], 
         rows = np.repeat(np.arange(len(texts)), [len(g) for g in grams])
         parts.append((rows, np.fromiter((h for g in grams for h in g), dtype=np.int64, count=len(rows)) & (buckets - 1)))
     if char_ngrams:
-        encoded = [f" {text} ".encode("utf-8") for text in lowered]
+        encoded = [f" {text} ".encode() for text in lowered]
         lengths = np.array([len(e) for e in encoded])
         data = np.frombuffer(b"".join(encoded), dtype=np.uint8).astype(np.uint64)
         row_of_byte = np.repeat(np.arange(len(texts)), lengths)
@@ -179,8 +179,12 @@ class HashedLinearSaver(TinySaver):
     kind = "hashed-linear"
 
     def __init__(
-        self, labels: list[str], buckets: int = 2**18, word_ngrams: tuple[int, int] = (1, 2),
-        char_ngrams: tuple[int, int] | None = (3, 5), c: float = 4.0,
+        self,
+        labels: list[str],
+        buckets: int = 2**18,
+        word_ngrams: tuple[int, int] = (1, 2),
+        char_ngrams: tuple[int, int] | None = (3, 5),
+        c: float = 4.0,
     ) -> None:
         self.labels = labels
         self.buckets = buckets
@@ -210,8 +214,16 @@ class EmbeddingBagSaver(TinySaver):
     kind = "embedding-bag"
 
     def __init__(
-        self, labels: list[str], buckets: int = 2**17, dim: int = 64, word_ngrams: tuple[int, int] = (1, 2),
-        char_ngrams: tuple[int, int] | None = None, epochs: int = 4, lr: float = 5e-3, distill_weight: float = 0.5, seed: int = 0,
+        self,
+        labels: list[str],
+        buckets: int = 2**17,
+        dim: int = 64,
+        word_ngrams: tuple[int, int] = (1, 2),
+        char_ngrams: tuple[int, int] | None = None,
+        epochs: int = 4,
+        lr: float = 5e-3,
+        distill_weight: float = 0.5,
+        seed: int = 0,
     ) -> None:
         self.labels = labels
         self.buckets = buckets
@@ -260,7 +272,8 @@ class EmbeddingBagSaver(TinySaver):
                 batch = features[rows]
                 logits = head(
                     bag(
-                        torch.from_numpy(batch.indices), torch.from_numpy(batch.indptr[:-1]),
+                        torch.from_numpy(batch.indices),
+                        torch.from_numpy(batch.indptr[:-1]),
                         per_sample_weights=torch.from_numpy(batch.values),
                     )
                 )

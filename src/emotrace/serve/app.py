@@ -33,10 +33,15 @@ from emotrace.serve.settings import ServeSettings
 
 STATIC = Path(__file__).resolve().parent / "static"
 _DOWNLOADS = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson"}
-_ERRORS = {status: {"model": ErrorResponse, "description": text} for status, text in (
-    (401, "missing or wrong API key"), (413, "request body too large"),
-    (422, "bad input: one line naming the conversation, utterance or field"), (503, "queue full; retry after Retry-After seconds"),
-)}
+_ERRORS = {
+    status: {"model": ErrorResponse, "description": text}
+    for status, text in (
+        (401, "missing or wrong API key"),
+        (413, "request body too large"),
+        (422, "bad input: one line naming the conversation, utterance or field"),
+        (503, "queue full; retry after Retry-After seconds"),
+    )
+}
 
 
 def create_app(settings: ServeSettings, analyzer: Analyzer | None = None) -> FastAPI:
@@ -49,14 +54,22 @@ def create_app(settings: ServeSettings, analyzer: Analyzer | None = None) -> Fas
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         warm_up = [Conversation("warm-up", [Utterance("A", "Hello, how are you?")])]
-        await asyncio.wrap_future(inference_thread().submit(analyzer.analyze, warm_up, PipelineOptions(model=preload, backend=settings.backend)))  # loads the model once
+        await asyncio.wrap_future(
+            inference_thread().submit(analyzer.analyze, warm_up, PipelineOptions(model=preload, backend=settings.backend))
+        )  # loads the model once
         dispatcher.start()
         yield
         await run_in_threadpool(dispatcher.stop)
 
     # No /docs or /redoc: FastAPI's pages load their scripts from a CDN, and the service works offline; the schema is /openapi.json.
-    app = FastAPI(title="emotrace", version=_version(), lifespan=lifespan, docs_url=None, redoc_url=None,
-                  description="Emotion recognition in conversation: the emotion of every utterance, with confidence, offline on a CPU.")
+    app = FastAPI(
+        title="emotrace",
+        version=_version(),
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        description="Emotion recognition in conversation: the emotion of every utterance, with confidence, offline on a CPU.",
+    )
     app.state.dispatcher, app.state.metrics = dispatcher, metrics
     install_error_handlers(app, settings.retry_after_seconds)
     install_openapi(app)

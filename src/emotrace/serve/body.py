@@ -6,9 +6,9 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from emotrace.errors import EmotraceError

@@ -24,10 +24,15 @@ ANALYZE_BODY: dict[str, Any] = {
                     "conversations": {
                         "summary": "JSONL-schema conversations with options",
                         "value": {
-                            "conversations": [{"id": "call-1", "utterances": [
-                                {"speaker": "Customer", "text": "Why is it still broken?"},
-                                {"speaker": "Agent", "text": "A technician replaced the faulty part this morning."},
-                            ]}],
+                            "conversations": [
+                                {
+                                    "id": "call-1",
+                                    "utterances": [
+                                        {"speaker": "Customer", "text": "Why is it still broken?"},
+                                        {"speaker": "Agent", "text": "A technician replaced the faulty part this morning."},
+                                    ],
+                                }
+                            ],
                             "options": {"explain": True, "abstain_below": 0.4, "mc_dropout": 5},
                         },
                     },

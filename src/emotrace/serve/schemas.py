@@ -53,7 +53,9 @@ class AnalyzeOptions(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
     model: str | None = Field(None, description="a shipped model name (GET /v1/models); default: the model the server preloaded")
-    fusion_model: str = Field("late", description="`late` averages the modalities' calibrated distributions; `fusion` (or another CMATH bundle) is learned fusion")
+    fusion_model: str = Field(
+        "late", description="`late` averages the modalities' calibrated distributions; `fusion` (or another CMATH bundle) is learned fusion"
+    )
     mc_dropout: int = Field(0, ge=0, description="Monte-Carlo dropout passes for uncertainty (0: off); the server caps it")
     abstain_below: float | None = Field(None, ge=0.0, le=1.0, description="label utterances `uncertain` below this confidence")
     explain: bool = Field(False, description="add word and earlier-turn importances")
@@ -147,9 +149,18 @@ class AnalyzeResponse(BaseModel):
                         {
                             "id": "conv1",
                             "utterances": [
-                                {"speaker": "Ann", "text": "I got the job!", "start": None, "end": None, "id": None, "emotion": "joy",
-                                 "confidence": 0.91, "probabilities": {"joy": 0.91, "neutral": 0.05, "surprise": 0.04},
-                                 "sentiment": "positive", "sentiment_probabilities": {"positive": 0.93, "neutral": 0.05, "negative": 0.02}}
+                                {
+                                    "speaker": "Ann",
+                                    "text": "I got the job!",
+                                    "start": None,
+                                    "end": None,
+                                    "id": None,
+                                    "emotion": "joy",
+                                    "confidence": 0.91,
+                                    "probabilities": {"joy": 0.91, "neutral": 0.05, "surprise": 0.04},
+                                    "sentiment": "positive",
+                                    "sentiment_probabilities": {"positive": 0.93, "neutral": 0.05, "negative": 0.02},
+                                }
                             ],
                         }
                     ],
@@ -164,7 +175,7 @@ class AnalyzeResponse(BaseModel):
 
 
 class ErrorResponse(BaseModel):
-    error: str = Field(description="one line saying what is wrong and what to do", examples=["conversations:1: utterance 2 has no \"text\" (add a \"text\" field)"])
+    error: str = Field(description="one line saying what is wrong and what to do", examples=['conversations:1: utterance 2 has no "text" (add a "text" field)'])
 
 
 class ModelInfo(BaseModel):

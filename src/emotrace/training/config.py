@@ -42,7 +42,9 @@ DEFAULT_TEXT_MODEL = "dialogue-minilm"  # what `emotrace train` builds when no -
 RECIPES: dict[str, dict[str, dict[str, Any]]] = {
     "mlp": {"default": {"epochs": 30, "lr": 1e-3, "patience": 5}},
     "bigru": {"default": {"epochs": 30, "lr": 1e-3, "patience": 5}},
-    "skip-gru": {"default": {"epochs": 30, "lr": 1e-3, "patience": 5, "model_args": {"budget": 0.05}}},  # λ of the budget loss: best on MELD dev (benchmarks/skip_rnn.py)
+    "skip-gru": {
+        "default": {"epochs": 30, "lr": 1e-3, "patience": 5, "model_args": {"budget": 0.05}}
+    },  # λ of the budget loss: best on MELD dev (benchmarks/skip_rnn.py)
     "early-fusion": {"default": {"epochs": 15, "lr": 5e-4, "patience": 3}},
     "cmath": {"default": {"epochs": 15, "lr": 5e-4, "patience": 3}},
     "finetune": {"default": {**_FINETUNE, "epochs": 3}, "meld": {**_FINETUNE, "epochs": 2}, "iemocap": {**_FINETUNE, "epochs": 4}},

@@ -37,9 +37,7 @@ def split_of(conversation: Conversation) -> str | None:
     return str(split).strip().lower() if split is not None else None
 
 
-def file_data(
-    path: str | Path, dev_path: str | Path | None = None, input_format: str | None = None, columns: dict[str, str] | None = None
-) -> TrainData:
+def file_data(path: str | Path, dev_path: str | Path | None = None, input_format: str | None = None, columns: dict[str, str] | None = None) -> TrainData:
     """A user's own labelled conversations: dev from `dev_path`, else the conversations whose `split` is dev.
 
     The label set is whatever the training data uses (sorted, so that it does not depend on file order);
@@ -51,13 +49,12 @@ def file_data(
         train = [c for c in conversations if split_of(c) == "train"]
         dev = [c for c in conversations if split_of(c) == "dev"]
         if not train or not dev:
-            raise EmotraceError(
-                "no train/dev split given", path=str(path), hint="pass --dev FILE, or give conversations a `split` field (train/dev/test)"
-            )
+            raise EmotraceError("no train/dev split given", path=str(path), hint="pass --dev FILE, or give conversations a `split` field (train/dev/test)")
     for name, part in (("training", train), ("dev", dev)):
         if not any(u.emotion for c in part for u in c.utterances):
             raise EmotraceError(
-                f"no {name} utterance has an emotion label", path=str(path),
+                f"no {name} utterance has an emotion label",
+                path=str(path),
                 hint="label the utterances with an `emotion` field; unlabelled ones are used as context only",
             )
     labels = sorted({u.emotion for c in train + dev for u in c.utterances if u.emotion})

@@ -172,7 +172,13 @@ def train(config: TrainConfig, data: TrainData, out_dir: str | Path, resume: boo
 
     calibration = calibrate_bundle(out_dir, data.dev, data.description.get("dev_name", "dev"))
     _write_card(config, data, state["history"], state["best_epoch"], out_dir, command, calibration)
-    summary = {"finished": True, "config": config.to_dict(), "best_epoch": state["best_epoch"], "best_dev": state["history"][state["best_epoch"] - 1]["dev"], "history": state["history"]}
+    summary = {
+        "finished": True,
+        "config": config.to_dict(),
+        "best_epoch": state["best_epoch"],
+        "best_dev": state["history"][state["best_epoch"] - 1]["dev"],
+        "history": state["history"],
+    }
     write_text_atomic(out_dir / SUMMARY_FILE, json.dumps(summary, indent=2) + "\n")
     for name in ("checkpoint.safetensors", "checkpoint.json"):
         (out_dir / name).unlink(missing_ok=True)
