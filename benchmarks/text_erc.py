@@ -75,7 +75,14 @@ def run_neural(model: str, dataset: str, seed: int, data_dir: str) -> dict[str, 
     test = load_dataset(dataset, "test", data_dir)
     probabilities, _ = predict_probabilities(bundle, test, progress=True)
     scores = classification_scores(gold_indices(test, bundle.labels), probabilities.argmax(1), bundle.labels)
-    return {"dev": summary["best_dev"], "best_epoch": summary["best_epoch"], "recipe": summary["config"], "test": scores}
+    return {
+        "dev": summary["best_dev"],
+        "best_epoch": summary["best_epoch"],
+        "dev_curve": [round(h["dev"]["weighted_f1"], 2) for h in summary["history"]],
+        "train_seconds": summary.get("train_seconds"),
+        "recipe": summary["config"],
+        "test": scores,
+    }
 
 
 def run_one(model: str, dataset: str, seed: int, data_dir: str) -> dict[str, Any]:

@@ -60,6 +60,7 @@ def test_killed_run_resumes_to_the_same_weights_as_an_uninterrupted_one(tmp_path
     summary = train(config, _data(tiny_train_dev), tmp_path / "killed", resume=True, progress=False)
 
     assert [h["epoch"] for h in summary["history"]] == [1, 2, 3]
+    assert summary["train_seconds"] > 0  # the time before the kill is kept in the checkpoint and counted
     straight = load_file(str(tmp_path / "straight" / "model.safetensors"))
     resumed = load_file(str(tmp_path / "killed" / "model.safetensors"))
     assert straight.keys() == resumed.keys()

@@ -152,8 +152,7 @@ def train(config: TrainConfig, data: TrainData, out_dir: str | Path, resume: boo
             bar.update(1)
             bar.set_postfix(loss=f"{loss.item():.3f}")
             if time.monotonic() - last_checkpoint > 60 * config.checkpoint_minutes:
-                save_checkpoint(out_dir, model, optimizer, state)
-                last_checkpoint = time.monotonic()
+                last_checkpoint = _save_checkpoint(out_dir, model, optimizer, state, last_checkpoint)
         bar.close()
 
         probabilities, _ = probabilities_of_prepared(model, dev_items, [len(c) for c in data.dev], progress=progress)
@@ -167,8 +166,7 @@ def train(config: TrainConfig, data: TrainData, out_dir: str | Path, resume: boo
         else:
             state["stale_epochs"] += 1
         state.update(epoch=epoch + 1, batch=0)
-        save_checkpoint(out_dir, model, optimizer, state)
-        last_checkpoint = time.monotonic()
+        last_checkpoint = _save_checkpoint(out_dir, model, optimizer, state, last_checkpoint)
 
     calibration = calibrate_bundle(out_dir, data.dev, data.description.get("dev_name", "dev"))
     _write_card(config, data, state["history"], state["best_epoch"], out_dir, command, calibration)
@@ -178,11 +176,20 @@ def train(config: TrainConfig, data: TrainData, out_dir: str | Path, resume: boo
         "best_epoch": state["best_epoch"],
         "best_dev": state["history"][state["best_epoch"] - 1]["dev"],
         "history": state["history"],
+        "train_seconds": round(state.get("train_seconds", 0.0), 1),
     }
     write_text_atomic(out_dir / SUMMARY_FILE, json.dumps(summary, indent=2) + "\n")
     for name in ("checkpoint.safetensors", "checkpoint.json"):
         (out_dir / name).unlink(missing_ok=True)
     return summary
+
+
+def _save_checkpoint(out_dir: Path, model: ERCModel, optimizer: torch.optim.Optimizer, state: dict[str, Any], since: float) -> float:
+    """Checkpoint, adding the time since the previous one to the run's training time, which so survives a resume."""
+    now = time.monotonic()
+    state["train_seconds"] = state.get("train_seconds", 0.0) + now - since
+    save_checkpoint(out_dir, model, optimizer, state)
+    return now
 
 
 def _save_best(model: ERCModel, config: TrainConfig, data: TrainData, scores: dict[str, Any], out_dir: Path, command: str) -> None:
