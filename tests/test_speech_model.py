@@ -112,3 +112,25 @@ def test_analyze_fuses_late_by_default_and_with_the_shipped_cmath_model_on_reque
     assert set(first["modalities"]) == {"text", "speech"} and "broken.wav" in second["errors"]["speech"]
     assert json.loads(late.read_text())[0]["utterances"][0]["probabilities"] != first["probabilities"]
     assert_user_error(emotrace("analyze", str(source), "--fusion-model", "default"), "'default' is a finetune-bigru model, not a fusion model")
+
+
+def test_late_fusion_decodes_each_recording_once_and_matches_the_speech_model_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import emotrace.encoders.audio as audio
+    from emotrace.inference.fusion import predict_multimodal
+    from emotrace.inference.predict import predict
+    from emotrace.io.readers import read_conversations
+    from emotrace.models.bundle import load_model
+
+    source = _call_with_a_broken_clip(tmp_path)
+    conversations = read_conversations(source)
+    speech = load_model("speech")
+    alone = predict(speech, [conversations[0].__class__(id="ok", utterances=conversations[0].utterances[:1])])[0][0]
+
+    decoded: list[str] = []
+    real_load = audio.load_audio
+    monkeypatch.setattr(audio, "load_audio", lambda path, *args: decoded.append(Path(path).name) or real_load(path, *args))
+    fused = predict_multimodal(load_model("default"), {"speech": speech}, conversations)[0]
+
+    assert sorted(decoded) == ["broken.wav", "ok.wav"]  # one attempt per recording, none for the turn without one
+    assert fused[0].modalities["speech"].probabilities == pytest.approx(alone.probabilities)
+    assert "broken.wav" in fused[1].errors["speech"]

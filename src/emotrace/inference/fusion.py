@@ -9,7 +9,7 @@ and modality only; the other modalities still answer.
 from __future__ import annotations
 
 from emotrace.errors import EmotraceError
-from emotrace.inference.predict import predict
+from emotrace.inference.predict import predict, predictions_of_probabilities, probabilities_of_prepared
 from emotrace.labels import to_canonical
 from emotrace.models.base import ERCModel
 from emotrace.schema import Conversation, Prediction
@@ -38,22 +38,25 @@ def fuse(by_modality: dict[str, Prediction], errors: dict[str, str], abstain_bel
 
 def _media_predictions(model: ERCModel, conversation: Conversation) -> tuple[list[Prediction | None], list[str | None]]:
     """A media model's predictions for the utterances whose media load; an error message for those whose media
-    do not; None for utterances without that kind of media."""
+    do not; None for utterances without that kind of media. Each recording is decoded once: the checked media go
+    straight into the model's inputs."""
     errors: list[str | None] = [None] * len(conversation)
-    usable, summaries = [], []
+    usable, loaded = [], []
     for index, utterance in enumerate(conversation.utterances):
         if not any(kind in utterance.media for kind in model.media):
             continue
         try:
-            summaries.append(model.media_summary(model.load_media(utterance)))
+            loaded.append(model.load_media(utterance))
             usable.append(index)
         except EmotraceError as error:
             errors[index] = str(error)
     results: list[Prediction | None] = [None] * len(conversation)
     if usable:
         subset = Conversation(id=conversation.id, utterances=[conversation.utterances[i] for i in usable], metadata=conversation.metadata)
-        for index, prediction, summary in zip(usable, predict(model, [subset])[0], summaries):
-            prediction.evidence = summary
+        emotion, sentiment = probabilities_of_prepared(model, [model.prepare_loaded(subset, loaded)], [len(subset)])
+        predictions = predictions_of_probabilities([subset], model.labels, emotion, model.sentiment_labels, sentiment)[0]
+        for index, prediction, media in zip(usable, predictions, loaded):
+            prediction.evidence = model.media_summary(media)
             results[index] = prediction
     return results, errors
 

@@ -49,6 +49,11 @@ class ERCModel(nn.Module):
         """What the model saw of one utterance's media, for the output (e.g. frames with and without a face)."""
         return None
 
+    def prepare_loaded(self, conversation: Conversation, loaded: list[Any]) -> Any:
+        """Media models: the prepared item of one conversation from its utterances' `load_media` results, so that a
+        caller that has loaded (and checked) the media already does not decode them a second time."""
+        raise NotImplementedError
+
     def conversation_media(self, conversation: Conversation) -> list[Any]:
         """`load_media` for every utterance; a failure names the conversation and the utterance."""
         loaded = []

@@ -58,16 +58,13 @@ class FaceExpression(ERCModel):
         return {"frames": loaded.frames, "frames_without_face": loaded.faceless_frames}
 
     def prepare(self, conversations: list[Conversation], progress: bool = False) -> list[dict[str, Any]]:
-        items = []
-        for conversation in conversations:
-            samples = self.conversation_media(conversation)
-            items.append(
-                {
-                    "crops": torch.cat([torch.from_numpy(sample.crops) for sample in samples]),
-                    "counts": torch.tensor([len(sample.crops) for sample in samples]),
-                }
-            )
-        return items
+        return [self.prepare_loaded(conversation, self.conversation_media(conversation)) for conversation in conversations]
+
+    def prepare_loaded(self, conversation: Conversation, loaded: list[FaceSample]) -> dict[str, Any]:
+        return {
+            "crops": torch.cat([torch.from_numpy(sample.crops) for sample in loaded]),
+            "counts": torch.tensor([len(sample.crops) for sample in loaded]),
+        }
 
     def collate(self, items: list[dict[str, Any]]) -> dict[str, Any]:
         return {"crops": torch.cat([item["crops"] for item in items]), "counts": torch.cat([item["counts"] for item in items])}
