@@ -43,7 +43,7 @@ def scores_table(scores: dict[str, Any], tag: str) -> Table:
     table = Table(title=f"{tag}: {scores['n']} utterances")
     table.add_column("metric")
     table.add_column("value", justify="right")
-    for metric in ("accuracy", "weighted_f1", "macro_f1"):
+    for metric in ("accuracy", "weighted_f1", "macro_f1", "micro_f1_without_neutral"):
         table.add_row(metric, f"{scores[metric]:.2f}")
     for metric in ("ece", "brier", "nll"):
         table.add_row(f"{metric} (T = {scores['calibration']['temperature']:.2f})", f"{scores['calibration'][metric]:.4f}")
