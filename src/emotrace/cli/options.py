@@ -9,7 +9,9 @@ import typer
 from emotrace.errors import EmotraceError
 from emotrace.inference.pipeline import TORCH
 
-DataDir = Annotated[str | None, typer.Option("--data-dir", help="folder holding meld/ and iemocap/ (default: $EMOTRACE_DATA, else ./data)")]
+DataDir = Annotated[
+    str | None, typer.Option("--data-dir", help="folder holding the data sets: meld/, iemocap/, dailydialog/, ... (default: $EMOTRACE_DATA, else ./data)")
+]
 InputFormat = Annotated[
     str | None, typer.Option("--input-format", help="jsonl, csv, transcript, srt, vtt or community (.pkl feature files) (default: by extension)")
 ]

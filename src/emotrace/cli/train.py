@@ -12,7 +12,7 @@ from emotrace.cli.options import Columns, DataDir, InputFormat, parse_columns
 from emotrace.schema import Conversation
 from emotrace.training.config import DEFAULT_TEXT_MODEL
 
-Dataset = Annotated[str, typer.Option("--dataset", help="meld, iemocap, or a labelled conversation file")]
+Dataset = Annotated[str, typer.Option("--dataset", help="meld, iemocap, dailydialog, or a labelled conversation file")]
 
 
 def train_command(
