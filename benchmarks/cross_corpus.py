@@ -50,8 +50,8 @@ def best_bundle(corpus: str, model: str) -> Path | None:
     return best[0] if best else None
 
 
-def shared_scores(bundle: Path, conversations: list[Any], classes: list[str]) -> dict[str, Any]:
-    model = load_bundle(bundle)
+def shared_scores(model: Any, conversations: list[Any], classes: list[str]) -> dict[str, Any]:
+    """Scores of a loaded model on the utterances whose gold label is a shared class, its answer summed per class."""
     probabilities, _ = predict_probabilities(model, conversations, progress=False)
     columns = np.zeros((len(model.labels), len(classes)))
     for i, label in enumerate(model.labels):
@@ -76,12 +76,12 @@ def main() -> None:
             print(f"skipped {source} → {target}: no finished {source} run under {run_folder(source, args.model)}", file=sys.stderr)
             continue
         test = load_dataset(target, "test", args.data_dir)
-        source_labels = {shared_name(label) for label in load_bundle(source_bundle).labels}
-        classes = sorted(source_labels & {shared_name(u.emotion) for c in test for u in c.utterances})
+        source_model = load_bundle(source_bundle)
+        classes = sorted({shared_name(label) for label in source_model.labels} & {shared_name(u.emotion) for c in test for u in c.utterances})
         row = {"source": source, "target": target, "classes": classes, "source_run": str(source_bundle.relative_to(RUNS))}
-        row["cross"] = shared_scores(source_bundle, test, classes)
+        row["cross"] = shared_scores(source_model, test, classes)
         if target_bundle is not None:
-            row["in_corpus"] = shared_scores(target_bundle, test, classes)
+            row["in_corpus"] = shared_scores(load_bundle(target_bundle), test, classes)
             row["target_run"] = str(target_bundle.relative_to(RUNS))
         rows.append(row)
         print(f"{source} → {target}: weighted F1 {row['cross']['weighted_f1']:.1f}", flush=True)
