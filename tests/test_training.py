@@ -10,7 +10,9 @@ from emotrace.errors import EmotraceError
 from emotrace.labels import UNSCORED
 from emotrace.models.bundle import load_bundle
 from emotrace.training.config import TrainConfig, recipe
+from emotrace.schema import Conversation, Utterance
 from emotrace.training.loop import TrainData, class_weights, learning_rate_factor, train
+from emotrace.training.windows import dialogue_windows
 
 LABELS = ["anger", "joy", "neutral"]
 
@@ -109,3 +111,16 @@ def test_class_balanced_training_still_learns(tmp_path: Path, tiny_train_dev: tu
 def test_default_text_recipe_trains_to_convergence_rather_than_a_fixed_epoch_count() -> None:
     config = recipe("dialogue-minilm", "any-new-corpus")
     assert (config.epochs, config.patience, config.class_balance) == (10, 2, 0.5)
+
+
+def test_dialogue_windows_score_every_turn_once_and_keep_neighbours_as_context() -> None:
+    turns = [Utterance("A" if i % 2 else "B", f"turn {i}", emotion="joy", sentiment="positive") for i in range(10)]
+    long, short = Conversation("long", turns), Conversation("short", turns[:3])
+    windows = dialogue_windows([long, short], size=4, margin=1)
+    assert [c.id for c in windows] == ["long#0", "long#4", "long#8", "short"]
+    assert [u.text for u in windows[1].utterances] == ["turn 3", "turn 4", "turn 5", "turn 6", "turn 7", "turn 8"]
+    assert [u.emotion for u in windows[1].utterances] == [None, "joy", "joy", "joy", "joy", None]
+    assert windows[1].utterances[0].sentiment is None and long.utterances[3].emotion == "joy"
+    scored = [u.text for c in windows for u in c.utterances if u.emotion]
+    assert sorted(scored) == sorted(u.text for c in (long, short) for u in c.utterances)
+    assert dialogue_windows([long], size=0) == [long]

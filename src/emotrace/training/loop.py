@@ -31,6 +31,7 @@ from emotrace.schema import Conversation
 from emotrace.training.card import model_card
 from emotrace.training.checkpoint import has_checkpoint, load_checkpoint, save_checkpoint
 from emotrace.training.config import TrainConfig
+from emotrace.training.windows import dialogue_windows
 
 SUMMARY_FILE = "training.json"
 
@@ -104,12 +105,13 @@ def train(config: TrainConfig, data: TrainData, out_dir: str | Path, resume: boo
 
     torch.manual_seed(config.seed)
     model = create_model(config.model, labels=data.labels, sentiment_labels=data.sentiment_labels, **config.model_args)
-    train_targets = _targets(data.train, data.labels, data.sentiment_labels)
+    training = dialogue_windows(data.train, config.window_utterances)
+    train_targets = _targets(training, data.labels, data.sentiment_labels)
     dev_gold = gold_indices(data.dev, data.labels)
     dev_scored = dev_gold != UNSCORED
-    train_items = model.prepare(data.train, progress=progress)
+    train_items = model.prepare(training, progress=progress)
     dev_items = model.prepare(data.dev, progress=progress)
-    lengths = [len(c) for c in data.train]
+    lengths = [len(c) for c in training]
 
     optimizer = torch.optim.AdamW(model.parameter_groups(config.lr), weight_decay=config.weight_decay)
     for group in optimizer.param_groups:
