@@ -134,3 +134,24 @@ def test_late_fusion_decodes_each_recording_once_and_matches_the_speech_model_al
     assert sorted(decoded) == ["broken.wav", "ok.wav"]  # one attempt per recording, none for the turn without one
     assert fused[0].modalities["speech"].probabilities == pytest.approx(alone.probabilities)
     assert "broken.wav" in fused[1].errors["speech"]
+
+
+def test_learned_fusion_reuses_the_recordings_the_speech_model_decoded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("cv2")
+    import emotrace.encoders.audio as audio
+    from emotrace.inference.fusion import predict_multimodal
+    from emotrace.inference.predict import predict
+    from emotrace.io.readers import read_conversations
+    from emotrace.models.bundle import load_model
+
+    conversations = read_conversations(_call_with_a_broken_clip(tmp_path))
+    fusion = load_model("fusion")
+    decoded: list[str] = []
+    real_load = audio.load_audio
+    monkeypatch.setattr(audio, "load_audio", lambda path, *args: decoded.append(Path(path).name) or real_load(path, *args))
+    fused = predict_multimodal(load_model("default"), {"speech": load_model("speech")}, conversations, fusion_model=fusion)[0]
+
+    assert sorted(decoded) == ["broken.wav", "ok.wav"]  # the fusion model read no recording itself
+    reading_itself = predict(fusion, conversations)[0]  # the same model decoding the recordings on its own
+    for shared, alone in zip(fused, reading_itself):
+        assert shared.probabilities == pytest.approx(alone.probabilities, abs=1e-5)

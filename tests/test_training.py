@@ -9,8 +9,8 @@ import emotrace.training.loop as loop
 from emotrace.errors import EmotraceError
 from emotrace.labels import UNSCORED
 from emotrace.models.bundle import load_bundle
-from emotrace.training.config import TrainConfig, recipe
 from emotrace.schema import Conversation, Utterance
+from emotrace.training.config import TrainConfig, recipe
 from emotrace.training.loop import TrainData, class_weights, learning_rate_factor, train
 from emotrace.training.windows import dialogue_windows
 

@@ -8,6 +8,8 @@ and modality only; the other modalities still answer.
 
 from __future__ import annotations
 
+from typing import Any
+
 from emotrace.errors import EmotraceError
 from emotrace.inference.predict import predict, predictions_of_probabilities, probabilities_of_prepared
 from emotrace.labels import to_canonical
@@ -36,10 +38,13 @@ def fuse(by_modality: dict[str, Prediction], errors: dict[str, str], abstain_bel
     return fused
 
 
-def _media_predictions(model: ERCModel, conversation: Conversation) -> tuple[list[Prediction | None], list[str | None]]:
+MediaResults = tuple[list[Prediction | None], list[str | None], dict[int, Any]]
+
+
+def _media_predictions(model: ERCModel, conversation: Conversation) -> MediaResults:
     """A media model's predictions for the utterances whose media load; an error message for those whose media
-    do not; None for utterances without that kind of media. Each recording is decoded once: the checked media go
-    straight into the model's inputs."""
+    do not; None for utterances without that kind of media; and the decoded media by utterance index. Each
+    recording is decoded once: the checked media go straight into the model's inputs, and on to a learned fusion."""
     errors: list[str | None] = [None] * len(conversation)
     usable, loaded = [], []
     for index, utterance in enumerate(conversation.utterances):
@@ -58,7 +63,22 @@ def _media_predictions(model: ERCModel, conversation: Conversation) -> tuple[lis
         for index, prediction, media in zip(usable, predictions, loaded):
             prediction.evidence = model.media_summary(media)
             results[index] = prediction
-    return results, errors
+    return results, errors, dict(zip(usable, loaded))
+
+
+def _fusion_items(fusion_model: ERCModel, conversation: Conversation, media_models: dict[str, ERCModel], by_media: dict[str, MediaResults]) -> list[Any]:
+    """The learned fusion model's input, built from the media the media models decoded, and without those they
+    found unusable (a multimodal modality is "audio" for the model reading audio, "face" for images or video)."""
+    loaded: list[dict[str, Any]] = [{} for _ in conversation.utterances]
+    for name, model in media_models.items():
+        modality = "audio" if "audio" in model.media else "face"
+        _, errors, decoded = by_media[name]
+        for index, media in decoded.items():
+            loaded[index][modality] = media
+        for index, error in enumerate(errors):
+            if error is not None:
+                loaded[index][modality] = None
+    return [fusion_model.prepare_loaded(conversation, loaded)]
 
 
 def predict_multimodal(
@@ -79,12 +99,15 @@ def predict_multimodal(
     fused: list[list[Prediction]] = []
     for conversation, texts in zip(conversations, text_predictions):
         by_media = {name: _media_predictions(model, conversation) for name, model in media_models.items()}
-        multimodal = any(result is not None for results, _ in by_media.values() for result in results)
-        learned = predict(fusion_model, [conversation], mc_passes=mc_passes, abstain_below=abstain_below)[0] if fusion_model and multimodal else None
+        multimodal = any(result is not None for results, _, _ in by_media.values() for result in results)
+        learned = None
+        if fusion_model is not None and multimodal:
+            items = _fusion_items(fusion_model, conversation, media_models, by_media)
+            learned = predict(fusion_model, [conversation], mc_passes=mc_passes, abstain_below=abstain_below, items=items)[0]
         row = []
         for index, text in enumerate(texts):
-            by_modality = {"text": text} | {name: results[index] for name, (results, _) in by_media.items() if results[index] is not None}
-            errors = {name: messages[index] for name, (_, messages) in by_media.items() if messages[index] is not None}
+            by_modality = {"text": text} | {name: results[index] for name, (results, _, _) in by_media.items() if results[index] is not None}
+            errors = {name: messages[index] for name, (_, messages, _) in by_media.items() if messages[index] is not None}
             if learned is None:
                 row.append(fuse(by_modality, errors, abstain_below))  # type: ignore[arg-type]
                 continue

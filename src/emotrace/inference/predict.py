@@ -65,17 +65,19 @@ def predict(
     progress: bool = False,
     mc_passes: int = 0,
     abstain_below: float | None = None,
+    items: list[Any] | None = None,
 ) -> list[list[Prediction]]:
     """One `Prediction` per utterance, grouped per conversation; with `mc_passes` > 0 the probabilities are the
-    mean of that many Monte-Carlo-dropout passes and each prediction carries its uncertainty decomposition."""
+    mean of that many Monte-Carlo-dropout passes and each prediction carries its uncertainty decomposition.
+    `items` are the PyTorch model's prepared inputs when the caller has made them already (media decoded once)."""
     uncertainty: dict[str, np.ndarray] | None = None
+    lengths = [len(c) for c in conversations]
     if mc_passes > 0:
         import torch
 
         if isinstance(model, OnnxERCModel):
             raise EmotraceError("Monte-Carlo dropout needs the PyTorch model", hint="add --backend torch-fp32, or drop --mc-dropout")
-        items = model.prepare(conversations, progress=progress)
-        lengths = [len(c) for c in conversations]
+        items = items if items is not None else model.prepare(conversations, progress=progress)
         with torch.random.fork_rng():
             torch.manual_seed(0)
             samples = [probabilities_of_prepared(model, items, lengths, batch_utterances, progress, dropout=True) for _ in range(mc_passes)]
@@ -83,6 +85,8 @@ def predict(
         emotion = emotion_samples.mean(0)
         sentiment = np.stack([s for _, s in samples]).mean(0) if samples[0][1] is not None else None
         uncertainty = decompose(emotion_samples)
+    elif items is not None and not isinstance(model, OnnxERCModel):
+        emotion, sentiment = probabilities_of_prepared(model, items, lengths, batch_utterances, progress)
     else:
         emotion, sentiment = predict_probabilities(model, conversations, batch_utterances, progress)
     return predictions_of_probabilities(conversations, model.labels, emotion, model.sentiment_labels, sentiment, uncertainty, abstain_below)

@@ -85,8 +85,11 @@ def _face_vector(face_model: str, kind: str, path: str, modified: float, start: 
     return _face_network(face_model).embed(list(crops)).mean(0)
 
 
-def media_vector(utterance: Utterance, modality: str, face_model: str) -> np.ndarray | None:
-    """The utterance's audio or face feature vector; None when it has no such media; EmotraceError when unusable."""
+def media_vector(utterance: Utterance, modality: str, face_model: str, loaded: Any = None) -> np.ndarray | None:
+    """The utterance's audio or face feature vector; None when it has no such media; EmotraceError when unusable.
+    `loaded` is the media a media model has decoded already (a 16 kHz waveform, a FaceSample): used, not re-read."""
+    if loaded is not None:
+        return _functionals().embed([loaded])[0] if modality == "audio" else _face_network(face_model).embed(list(loaded.crops)).mean(0)
     if modality == "audio":
         path = utterance.media.get("audio")
         return None if path is None else _audio_vector(path, _modified(path), utterance.start, utterance.end)
@@ -110,12 +113,19 @@ class ConversationFeatures:
 
 
 def conversation_features(
-    conversations: list[Conversation], modalities: list[str], dims: dict[str, int], face_model: str = "face"
+    conversations: list[Conversation],
+    modalities: list[str],
+    dims: dict[str, int],
+    face_model: str = "face",
+    loaded: list[list[dict[str, Any]]] | None = None,
 ) -> list[ConversationFeatures]:
+    """Per conversation, every modality's vectors; `loaded[c][u]` maps a modality to media already decoded for
+    utterance u of conversation c (see media_vector), or to None when that media proved unusable."""
     texts = [u.text for c in conversations for u in c.utterances if "text" in modalities and "text" not in u.features]
     text_vectors = iter(_text_encoder().embed(texts)) if texts else iter(())
     result = []
-    for conversation in conversations:
+    for number, conversation in enumerate(conversations):
+        decoded = loaded[number] if loaded is not None else [{} for _ in conversation.utterances]
         vectors = {m: np.zeros((len(conversation), dims[m]), dtype=np.float32) for m in modalities}
         present = {m: np.zeros(len(conversation), dtype=bool) for m in modalities}
         for row, utterance in enumerate(conversation.utterances):
@@ -132,9 +142,11 @@ def conversation_features(
                     vector = next(text_vectors)
                     if not utterance.text.strip():
                         continue
+                elif modality in decoded[row] and decoded[row][modality] is None:
+                    continue  # a media model found this recording unusable already
                 else:
                     try:
-                        vector = media_vector(utterance, modality, face_model)
+                        vector = media_vector(utterance, modality, face_model, decoded[row].get(modality))
                     except EmotraceError:
                         continue
                     if vector is None:
@@ -172,9 +184,16 @@ class MultimodalModel(ERCModel):
         self.normalise = nn.ModuleDict({m: nn.BatchNorm1d(d) for m, d in self.dims.items()})
 
     def prepare(self, conversations: list[Conversation], progress: bool = False) -> list[dict[str, Any]]:
+        return self._items(conversations, None)
+
+    def prepare_loaded(self, conversation: Conversation, loaded: list[dict[str, Any]]) -> dict[str, Any]:
+        """One conversation's item from media the caller has decoded already (per utterance: modality → media)."""
+        return self._items([conversation], [loaded])[0]
+
+    def _items(self, conversations: list[Conversation], loaded: list[list[dict[str, Any]]] | None) -> list[dict[str, Any]]:
         index = {label: i for i, label in enumerate(self.labels)}
         items = []
-        for conversation, features in zip(conversations, conversation_features(conversations, self.modalities, self.dims, self.face_model)):
+        for conversation, features in zip(conversations, conversation_features(conversations, self.modalities, self.dims, self.face_model, loaded)):
             items.append(
                 {
                     "vectors": {m: torch.from_numpy(v) for m, v in features.vectors.items()},
