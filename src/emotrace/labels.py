@@ -14,6 +14,7 @@ LABEL_SETS: dict[str, tuple[str, ...]] = {
     "iemocap": ("happy", "sad", "neutral", "angry", "excited", "frustrated"),
     "emodb": ("anger", "boredom", "disgust", "fear", "joy", "sadness", "neutral"),
     "dailydialog": ("neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear"),
+    "nemo": ("anger", "fear", "happiness", "neutral", "sadness", "surprised"),
 }
 
 SENTIMENT_LABELS: dict[str, tuple[str, ...]] = {

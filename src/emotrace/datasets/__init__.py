@@ -11,6 +11,7 @@ from emotrace.datasets.dailydialog import load_dailydialog
 from emotrace.datasets.emodb import load_emodb
 from emotrace.datasets.iemocap import load_iemocap
 from emotrace.datasets.meld import load_meld
+from emotrace.datasets.nemo import load_nemo
 from emotrace.errors import EmotraceError
 from emotrace.labels import LABEL_SETS, SENTIMENT_LABELS
 from emotrace.schema import Conversation
@@ -62,6 +63,16 @@ DATASETS: dict[str, DatasetInfo] = {
         LABEL_SETS["emodb"],
         None,
         "free for research",
+        modality="audio",
+        splits=("all",),
+    ),
+    "nemo": DatasetInfo(
+        "nemo",
+        load_nemo,
+        ("nemo/nemo_opus.tar.gz", "nemo/data.tsv"),
+        LABEL_SETS["nemo"],
+        None,
+        "CC BY-NC-SA 4.0 (non-commercial: so is a model trained on it)",
         modality="audio",
         splits=("all",),
     ),
