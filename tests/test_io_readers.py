@@ -258,7 +258,7 @@ def test_csv_row_with_empty_text_names_line_and_column(tmp_path: Path) -> None:
 
     error = read_error(path)
 
-    assert str(error) == f"{path}:3: empty text (column 'Utterance') (fill it in or drop the row)"
+    assert str(error).startswith(f"{path}:3: empty text (column 'Utterance') (fill it in, or give the row a media column")
 
 
 def test_csv_line_numbers_count_quoted_newlines_and_skip_blank_rows(tmp_path: Path) -> None:

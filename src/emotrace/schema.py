@@ -47,6 +47,7 @@ class Conversation:
 
 
 ABSTAIN_LABEL = "uncertain"
+NO_ANSWER_LABEL = "unavailable"  # no modality could answer (a textless utterance whose media failed): see `errors`
 
 
 @dataclass

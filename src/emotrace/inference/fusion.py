@@ -14,10 +14,12 @@ from emotrace.errors import EmotraceError
 from emotrace.inference.predict import predict, predictions_of_probabilities, probabilities_of_prepared
 from emotrace.labels import to_canonical
 from emotrace.models.base import ERCModel
-from emotrace.schema import Conversation, Prediction
+from emotrace.schema import NO_ANSWER_LABEL, Conversation, Prediction
 
 
 def fuse(by_modality: dict[str, Prediction], errors: dict[str, str], abstain_below: float | None = None) -> Prediction:
+    if not by_modality:  # a textless utterance whose media all failed: its errors are the answer
+        return Prediction(label=NO_ANSWER_LABEL, probabilities={}, confidence=0.0, errors=errors or {"text": "no text and no usable media"})
     labels: list[str] = []
     for prediction in by_modality.values():
         labels += [to_canonical(label) for label in prediction.probabilities if to_canonical(label) not in labels]
@@ -81,6 +83,22 @@ def _fusion_items(fusion_model: ERCModel, conversation: Conversation, media_mode
     return [fusion_model.prepare_loaded(conversation, loaded)]
 
 
+def _text_predictions(text_model: ERCModel, conversations: list[Conversation], progress: bool, mc_passes: int) -> list[list[Prediction | None]]:
+    """The text model's answer per utterance, None for a textless one. Textless turns are left out of the text
+    model's input rather than fed as empty strings: the model reads neighbouring turns as context and never saw an
+    empty turn in training, so the context it gets is the spoken words in order, as in its training data."""
+    spoken = [[index for index, u in enumerate(c.utterances) if u.text.strip()] for c in conversations]
+    texts = [Conversation(id=c.id, utterances=[c.utterances[i] for i in kept], metadata=c.metadata) for c, kept in zip(conversations, spoken) if kept]
+    answers = iter(predict(text_model, texts, progress=progress, mc_passes=mc_passes) if texts else [])
+    rows: list[list[Prediction | None]] = []
+    for conversation, kept in zip(conversations, spoken):
+        row: list[Prediction | None] = [None] * len(conversation)
+        for index, prediction in zip(kept, next(answers) if kept else []):
+            row[index] = prediction
+        rows.append(row)
+    return rows
+
+
 def predict_multimodal(
     text_model: ERCModel,
     media_models: dict[str, ERCModel],
@@ -90,12 +108,12 @@ def predict_multimodal(
     abstain_below: float | None = None,
     fusion_model: ERCModel | None = None,
 ) -> list[list[Prediction]]:
-    """Per utterance: text always (with MC-dropout uncertainty if asked), each media model (e.g. "speech",
+    """Per utterance: text where it has some (with MC-dropout uncertainty if asked), each media model (e.g. "speech",
     "face") where the utterance has usable media of its kind, and their fusion as the top-level answer
     (abstaining on the fused confidence if asked). The fusion is `fusion_model` (a learned multimodal model such
     as CMATH, which reads every modality itself) for conversations where some utterance has usable media, else the
     late fusion above."""
-    text_predictions = predict(text_model, conversations, progress=progress, mc_passes=mc_passes)
+    text_predictions = _text_predictions(text_model, conversations, progress, mc_passes)
     fused: list[list[Prediction]] = []
     for conversation, texts in zip(conversations, text_predictions):
         by_media = {name: _media_predictions(model, conversation) for name, model in media_models.items()}
@@ -106,9 +124,9 @@ def predict_multimodal(
             learned = predict(fusion_model, [conversation], mc_passes=mc_passes, abstain_below=abstain_below, items=items)[0]
         row = []
         for index, text in enumerate(texts):
-            by_modality = {"text": text} | {name: results[index] for name, (results, _, _) in by_media.items() if results[index] is not None}
+            by_modality = ({"text": text} if text else {}) | {name: results[index] for name, (results, _, _) in by_media.items() if results[index] is not None}
             errors = {name: messages[index] for name, (_, messages, _) in by_media.items() if messages[index] is not None}
-            if learned is None:
+            if learned is None or text is None:  # the learned fusion was trained with text on every turn
                 row.append(fuse(by_modality, errors, abstain_below))  # type: ignore[arg-type]
                 continue
             prediction = learned[index]

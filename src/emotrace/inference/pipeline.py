@@ -64,6 +64,7 @@ class Analyzer:
         """One `Prediction` per utterance, grouped per conversation."""
         from emotrace.inference.predict import predict
 
+        _check_every_utterance_has_input(conversations)
         chosen = self.text_model(options)
         kinds = {kind for c in conversations for u in c.utterances for kind in u.media}
         media_models = {}
@@ -119,6 +120,17 @@ class Analyzer:
         return model
 
 
+def _check_every_utterance_has_input(conversations: list[Conversation]) -> None:
+    """A textless utterance is analysed from its media; one with neither has nothing to analyse. Readers catch this
+    with a line number; this catches conversations built in code (the library, a recording's turns)."""
+    for conversation in conversations:
+        for position, utterance in enumerate(conversation.utterances, start=1):
+            if not utterance.text.strip() and not utterance.media:
+                raise EmotraceError(
+                    f"conversation {conversation.id!r}, utterance {position}: no text and no media", hint="give it text, or audio, an image or a video"
+                )
+
+
 def _auto_backend(model: str) -> str:
     """ "onnx-fp32" when `model` has that export and onnxruntime is installed, else torch; an export this
     environment cannot run is said once, as a warning, instead of failing."""
@@ -147,5 +159,9 @@ def add_explanations(model: ERCModel, conversations: list[Conversation], predict
     if model.media:
         raise EmotraceError("--explain needs a text model", hint="drop --explain or choose a text model with --model")
     for conversation, predicted in zip(conversations, predictions):
-        for prediction, explanation in zip(predicted, explain(model, conversation, predicted)):
+        spoken = [(u, p) for u, p in zip(conversation.utterances, predicted) if u.text.strip()]  # textless turns have no words to explain
+        if not spoken:
+            continue
+        text_only = Conversation(conversation.id, [u for u, _ in spoken], conversation.metadata)
+        for (_, prediction), explanation in zip(spoken, explain(model, text_only, [p for _, p in spoken])):
             prediction.explanation = explanation

@@ -44,6 +44,7 @@ _CSV_COLUMNS = {
     "start": ("StartTime", "start"),
     "end": ("EndTime", "end"),
     "split": ("split",),
+    **{kind: (kind,) for kind in MEDIA_KINDS},  # a path, relative to the CSV file; with one, the text may be empty
 }
 _CSV_REQUIRED = ("conversation", "speaker", "text")
 _CLOCK = re.compile(r"(?:(\d+):)?(\d{1,2}):(\d{1,2})(?:[.,](\d{1,3}))?")
@@ -51,6 +52,7 @@ _CUE_TIMING = re.compile(r"(\S+)\s+-->\s+(\S+)(?:\s.*)?")
 _VOICE = re.compile(r"<v(?:\.[^\s>]*)?\s+([^>]+)>")
 _TAG = re.compile(r"</?[A-Za-z][^<>]*>|<\d[\d:.]*>")
 _ONE_OBJECT = "each line must be one JSON object"
+_TEXTLESS = 'fill it in, or give the utterance "media" (audio, image or video) to analyse it without text'  # JSONL
 _PREFIX = re.compile(r"([^:\s][^:]{0,39}):\s+(.*)")
 
 
@@ -248,15 +250,22 @@ def _media(value: Any, owner: str, where: str, line: int) -> dict[str, str]:
 def _utterance_record(item: Any, index: int, where: str, line: int, shared_media: dict[str, str]) -> Utterance:
     if not isinstance(item, dict):
         raise EmotraceError(f"utterance {index} is not an object", path=where, line=line, hint='write {"speaker": ..., "text": ...}')
+    media = shared_media | _media(item.get("media", {}), f"utterance {index}", where, line)
     values: dict[str, str] = {}
     for field in ("speaker", "text"):
+        textless = field == "text" and bool(media)  # with a recording or image, no text just means no text modality
         if field not in item:
-            raise EmotraceError(f'utterance {index} has no "{field}"', path=where, line=line, hint=f'add a "{field}" field')
+            if textless:
+                values[field] = ""
+                continue
+            hint = _TEXTLESS if field == "text" else f'add a "{field}" field'
+            raise EmotraceError(f'utterance {index} has no "{field}"', path=where, line=line, hint=hint)
         value = item[field]
         if not isinstance(value, str):
             raise EmotraceError(f'utterance {index}: "{field}" must be a string', path=where, line=line, hint="quote the value")
-        if not value.strip():
-            raise EmotraceError(f'utterance {index} has an empty "{field}"', path=where, line=line, hint="fill it in or drop the utterance")
+        if not value.strip() and not textless:
+            hint = _TEXTLESS if field == "text" else "fill it in or drop the utterance"
+            raise EmotraceError(f'utterance {index} has an empty "{field}"', path=where, line=line, hint=hint)
         values[field] = value.strip()
     times: dict[str, float | None] = {}
     for field in ("start", "end"):
@@ -266,14 +275,13 @@ def _utterance_record(item: Any, index: int, where: str, line: int, shared_media
             raise EmotraceError(message, path=where, line=line, hint="write times as seconds, e.g. 12.5")
         times[field] = None if value is None else float(value)
     _check_times(times["start"], times["end"], where, line, index)
-    media = _media(item.get("media", {}), f"utterance {index}", where, line)
     utterance_id = item.get("id")
     return Utterance(
         speaker=values["speaker"],
         text=values["text"],
         start=times["start"],
         end=times["end"],
-        media=shared_media | media,
+        media=media,
         emotion=_label(item.get("emotion"), "emotion", where, line, index),
         sentiment=_label(item.get("sentiment"), "sentiment", where, line, index),
         id=None if utterance_id is None else str(utterance_id),
@@ -368,9 +376,11 @@ def _csv_row(
     splits: dict[str, tuple[str, int]],
 ) -> None:
     cells = {field: row[position].strip() if position < len(row) else "" for field, position in positions.items()}
+    media = {kind: str(Path(where).parent / cells[kind]) for kind in MEDIA_KINDS if cells.get(kind)}
     for field in _CSV_REQUIRED:
-        if not cells[field]:
-            raise EmotraceError(f"empty {field} (column {header[positions[field]]!r})", path=where, line=line, hint="fill it in or drop the row")
+        if not cells[field] and not (field == "text" and media):
+            hint = f"fill it in, or give the row a media column ({', '.join(MEDIA_KINDS)}) to analyse it without text" if field == "text" else ""
+            raise EmotraceError(f"empty {field} (column {header[positions[field]]!r})", path=where, line=line, hint=hint or "fill it in or drop the row")
     conversation_id = cells["conversation"]
     order = len(groups.get(conversation_id, []))
     if "order" in cells:
@@ -395,6 +405,7 @@ def _csv_row(
         text=cells["text"],
         start=times["start"],
         end=times["end"],
+        media=media,
         emotion=cells.get("emotion", "").lower() or None,
         sentiment=cells.get("sentiment", "").lower() or None,
         id=cells.get("order"),
