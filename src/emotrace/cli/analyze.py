@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from emotrace.cli.options import Backend, Columns, InputFormat, parse_columns
+from emotrace.cli.recordings import analyze_recording_files, recording_paths
 from emotrace.errors import EmotraceError
 from emotrace.schema import MEDIA_KINDS, Conversation
 
@@ -21,7 +22,8 @@ def analyze_command(
         list[Path],
         typer.Argument(
             metavar="FILE",
-            help="conversation file: .jsonl, .csv, .txt (Speaker: text), .srt or .vtt; or several, a folder or a quoted glob (batch, with --out-dir)",
+            help="conversation file: .jsonl, .csv, .txt (Speaker: text), .srt or .vtt; or several, a folder or a quoted glob (batch, with --out-dir); "
+            "or recordings without a transcript (.wav .flac .ogg .mp3 .m4a .mp4 .webm, or a folder of them)",
         ),
     ],
     model: Annotated[str, typer.Option("--model", help="a shipped model name or a bundle directory")] = "default",
@@ -50,6 +52,8 @@ def analyze_command(
         float | None, typer.Option("--abstain-below", help="label utterances `uncertain` when confidence is below this", min=0.0, max=1.0)
     ] = None,
     backend: Backend = "auto",
+    language: Annotated[str, typer.Option("--language", help="recordings: the spoken language to transcribe (English only for now)")] = "en",
+    max_minutes: Annotated[float, typer.Option("--max-minutes", help="recordings: refuse any longer than this", min=0.0)] = 60.0,
     out_dir: Annotated[
         Path | None,
         typer.Option("--out-dir", help="batch: one output per input file, or per shard of one JSONL file plus their join; reruns skip finished ones"),
@@ -67,7 +71,10 @@ def analyze_command(
 
     options = PipelineOptions(model, speech_model, face_model, fusion_model, mc_dropout, abstain_below, explain, backend)
     batch = {"engine": engine, "address": address, "workers": workers, "shard_size": shard_size, "retries": retries}
-    if out_dir is not None or len(files) > 1 or files[0].is_dir() or (not files[0].exists() and any(c in str(files[0]) for c in "*?[")):
+    recordings = recording_paths(files)
+    if recordings is None and (
+        out_dir is not None or len(files) > 1 or files[0].is_dir() or (not files[0].exists() and any(c in str(files[0]) for c in "*?["))
+    ):
         refused = {"--output": output, "--report": report, "--media": media}
         _analyze_batch(files, out_dir, options, format, refused, input_format, parse_columns(column), int(max_mb * 2**20), batch)
         return
@@ -75,10 +82,15 @@ def analyze_command(
         if value is not None:
             raise EmotraceError(f"--{name.replace('_', '-')} is for batch runs", hint="add --out-dir DIR")
     file = files[0]
-    conversations = read_conversations(file, input_format, parse_columns(column), max_bytes=int(max_mb * 2**20))
-    _attach_media(conversations, media)
+    if recordings is not None:  # no transcript: turns, words and speakers come from the recordings
+        _check_output(output, format)
+        conversations, predictions = analyze_recording_files(recordings, options, language, max_minutes, out_dir)
+    else:
+        conversations = read_conversations(file, input_format, parse_columns(column), max_bytes=int(max_mb * 2**20))
+        _attach_media(conversations, media)
     _check_output(output, format)
-    predictions = Analyzer().analyze(conversations, options, progress=sys.stderr.isatty())
+    if recordings is None:
+        predictions = Analyzer().analyze(conversations, options, progress=sys.stderr.isatty())
     write_predictions(conversations, predictions, output, format)
     if report is not None:
         from emotrace.io.html_report import write_report

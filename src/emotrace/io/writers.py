@@ -247,7 +247,7 @@ def _print_tables(console: Console, pairs: list[tuple[Conversation, list[Predict
         if show_gold:
             table.add_column("gold", no_wrap=True)
         for index, (utterance, p) in enumerate(zip(utterances, predicted), start=1):
-            start = "" if utterance.start is None else _clock(utterance.start)
+            start = "" if utterance.start is None else _clock(utterance.start) + ("" if utterance.end is None else f"–{_clock(utterance.end)}")
             row: list[str | Text] = [str(index), Text(utterance.speaker)] + ([start] if show_time else [])
             row += [Text(utterance.text), Text(p.label, style="bold"), f"{p.confidence:.2f}"]
             row += [f"{(p.uncertainty or {}).get('total', float('nan')):.2f}"] if show_uncertainty else []
