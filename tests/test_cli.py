@@ -175,3 +175,27 @@ def test_explain_and_report_with_the_default_model(tmp_path: Path) -> None:
         assert [turn for turn, _ in utterance["explanation"]["turns"]] == list(range(1, index + 1))
     page = report.read_text(encoding="utf-8")
     assert page.startswith("<!DOCTYPE html>") and page.count('class="turn"') == 3 and "<script" not in page
+
+
+def test_analyze_json_carries_a_summary_per_speaker_and_plot_draws_the_timeline(tmp_path: Path) -> None:
+    import xml.etree.ElementTree as ET
+
+    chart = tmp_path / "call.svg"
+    result = emotrace("analyze", str(ROOT / "examples" / "support_call.txt"), "--format", "json", "--plot", str(chart))
+    assert result.returncode == 0, result.stderr
+    conversations = json.loads(result.stdout)
+    for conversation in conversations:
+        speakers = {s["speaker"]: s for s in conversation["summary"]["speakers"]}
+        assert set(speakers) == {u["speaker"] for u in conversation["utterances"]}
+        for speaker, summary in speakers.items():
+            turns = [i for i, u in enumerate(conversation["utterances"], 1) if u["speaker"] == speaker]
+            assert sum(summary["emotions"].values()) == len(turns) == summary["turns"]
+            assert [point["turn"] for point in summary["trajectory"]] == turns
+            assert all(-1 <= point["valence"] <= 1 and -1 <= point["arousal"] <= 1 for point in summary["trajectory"])
+            assert {shift["turn"] for shift in summary["shifts"]} <= set(turns)
+            assert summary["text"].startswith(f"{speaker} ({len(turns)} turn") and summary["opening"] in summary["text"]
+    titles = [t.text for t in ET.parse(chart).getroot().iter("{http://www.w3.org/2000/svg}title") if t.text and t.text.startswith("turn ")]
+    assert len(titles) == sum(len(c["utterances"]) for c in conversations)
+    assert_user_error(
+        emotrace("analyze", str(ROOT / "examples" / "support_call.txt"), "--plot", str(tmp_path / "chart.pdf")), "chart.pdf", "chart.svg or chart.png"
+    )

@@ -49,8 +49,22 @@ def test_every_field_from_the_input_or_a_model_is_shown_as_text_never_as_markup(
     parser = _Collector()
     parser.feed(page)
     assert "img" not in parser.tags
-    # title, heading, conversation id, speaker, text, label, modality name and label, media error, explained word
-    assert "".join(parser.text).count(attack) == 10
+    # title, heading, conversation id, speaker, text, label, modality name and label, media error, explained word (10);
+    # the summary line's speaker and label (2); the chart's speaker lane, its bar's speaker and label, its legend (4)
+    assert "".join(parser.text).count(attack) == 16
+
+
+def test_report_shows_each_speakers_summary_line_and_an_svg_chart_per_conversation() -> None:
+    conversation = Conversation("call", [Utterance("Ann", "fine"), Utterance("Ann", "no!"), Utterance("Ann", "no!!"), Utterance("Bob", "?")])
+    labels = ["neutral", "anger"]
+    predictions = [[Prediction.from_probabilities(labels, p) for p in ([0.9, 0.1], [0.2, 0.8], [0.1, 0.9])]]
+    predictions[0].append(Prediction.from_probabilities(labels, [0.55, 0.45], abstain_below=0.6))
+    parser = _Collector()
+    parser.feed(render_report([conversation], predictions, title="t"))
+    text = "".join(parser.text)
+    assert "Ann (3 turns): neutral → anger at turn 2; longest negative run 2 turns (anger, turns 2–3)" in text
+    assert "Bob (1 turn): every turn uncertain" in text
+    assert parser.tags.count("svg") == 1 and parser.classes.count("timeline-chart") == 1 and parser.classes.count("summary") == 1
 
 
 def test_timeline_is_the_reports_body_and_the_style_is_the_pages_stylesheet() -> None:

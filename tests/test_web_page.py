@@ -101,6 +101,10 @@ def test_page_shows_one_coloured_labelled_turn_per_utterance_and_explains_on_cli
         assert "--emotion: #" in turn.get_attribute("style")
         assert turn.value_of_css_property("border-left-color") not in (TRANSPARENT, "rgb(255, 255, 255)")
     assert browser.find_element(By.ID, "status").text == f"{len(CONVERSATION)} utterances analysed."
+    summary = [line.text for line in browser.find_elements(By.CSS_SELECTOR, "#result .summary li")]
+    assert [line.split(" (")[0] for line in summary] == ["Customer", "Agent"] and all("(2 turns): " in line for line in summary)
+    chart = browser.find_element(By.CSS_SELECTOR, "#result svg.timeline-chart")
+    assert chart.size["width"] > 300 and len(chart.find_elements(By.CSS_SELECTOR, "rect title")) == len(CONVERSATION)
 
     first = turns[0]
     words = first.find_elements(By.CSS_SELECTOR, ".word")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typer
 
-from emotrace.cli import analyze, bench, catalog, export, extract, serve, train
+from emotrace.cli import analyze, bench, catalog, export, extract, serve, summarize, train
 from emotrace.errors import EmotraceError
 
 app = typer.Typer(
@@ -21,6 +21,7 @@ app = typer.Typer(
 
 COMMANDS = {
     "analyze": analyze.analyze_command,
+    "summarize": summarize.summarize_command,
     "train": train.train_command,
     "evaluate": train.evaluate_command,
     "calibrate": train.calibrate_command,

@@ -39,6 +39,7 @@ def analyze_command(
     format: Annotated[str | None, typer.Option("--format", help="table, json, jsonl or csv (default: by --output extension, else table)")] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="write here instead of the terminal")] = None,
     report: Annotated[Path | None, typer.Option("--report", help="also write a self-contained HTML timeline here")] = None,
+    plot: Annotated[Path | None, typer.Option("--plot", help="also draw each speaker's emotion over the turns (or time) here: .svg or .png")] = None,
     explain: Annotated[bool, typer.Option("--explain", help="add the words and earlier turns that drove each prediction")] = False,
     input_format: InputFormat = None,
     column: Columns = None,
@@ -75,7 +76,7 @@ def analyze_command(
     if recordings is None and (
         out_dir is not None or len(files) > 1 or files[0].is_dir() or (not files[0].exists() and any(c in str(files[0]) for c in "*?["))
     ):
-        refused = {"--output": output, "--report": report, "--media": media}
+        refused = {"--output": output, "--report": report, "--plot": plot, "--media": media}
         _analyze_batch(files, out_dir, options, format, refused, input_format, parse_columns(column), int(max_mb * 2**20), batch)
         return
     for name, value in batch.items():
@@ -89,6 +90,7 @@ def analyze_command(
         conversations = read_conversations(file, input_format, parse_columns(column), max_bytes=int(max_mb * 2**20))
         _attach_media(conversations, media)
     _check_output(output, format)
+    _check_plot(plot)
     if recordings is None:
         predictions = Analyzer().analyze(conversations, options, progress=sys.stderr.isatty())
     write_predictions(conversations, predictions, output, format)
@@ -97,6 +99,11 @@ def analyze_command(
 
         write_report(conversations, predictions, report, title=f"emotrace: {file.name}")
         typer.echo(f"wrote the HTML report to {report}", err=True)
+    if plot is not None:
+        from emotrace.io.chart import write_chart
+
+        write_chart(plot, conversations, predictions)
+        typer.echo(f"wrote the timeline chart to {plot}", err=True)
     if output is not None:
         typer.echo(f"wrote {sum(len(c) for c in conversations)} predictions to {output}", err=True)
 
@@ -144,6 +151,14 @@ def _attach_media(conversations: list[Conversation], pairs: list[str] | None) ->
             raise EmotraceError(f"--media {kind.strip()} file not found", path=path.strip(), hint="check the path")
         for utterance in (u for c in conversations for u in c.utterances):
             utterance.media.setdefault(kind.strip(), path.strip())
+
+
+def _check_plot(plot: Path | None) -> None:
+    """Refuse an unknown chart format before inference, not after."""
+    from emotrace.io.chart import chart_format
+
+    if plot is not None:
+        chart_format(plot)
 
 
 def _check_output(output: Path | None, format: str | None) -> None:

@@ -1,5 +1,6 @@
-"""A self-contained HTML report: each conversation as a timeline of turns coloured by emotion, with confidence
-bars, per-modality answers and uncertainty when present. No scripts, no external files: it opens anywhere.
+"""A self-contained HTML report: each conversation's summary per speaker and its timeline chart (inline SVG), then
+its turns coloured by emotion, with confidence bars, per-modality answers and uncertainty when present. No scripts,
+no external files: it opens anywhere.
 
 The markup is in jinja2 templates beside this module (`templates/`), autoescaped, so a speaker, a word or a
 media error is always shown as text. This module only decides what each turn shows.
@@ -12,27 +13,15 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from emotrace.insights.summary import describe, summarize_conversation
 from emotrace.io.atomic import write_text_atomic
-from emotrace.labels import to_canonical
+from emotrace.io.chart import render_svg, timeline_chart
+from emotrace.io.palette import COLOURS, colour
 from emotrace.schema import ABSTAIN_LABEL, Conversation, Prediction, Utterance
 
 if TYPE_CHECKING:
     from jinja2 import Environment
-
-COLOURS = {
-    "neutral": "#9e9e9e",
-    "joy": "#f4b400",
-    "sadness": "#4a78c2",
-    "anger": "#d93025",
-    "fear": "#8e44ad",
-    "disgust": "#2e8b57",
-    "surprise": "#ff8c00",
-    "boredom": "#8d6e63",
-    "frustration": "#c2185b",
-    "excitement": "#ff5fa2",
-    ABSTAIN_LABEL: "#ffffff",
-}
-_OTHER_COLOUR = "#607d8b"
+    from markupsafe import Markup
 
 
 @dataclass(frozen=True)
@@ -57,23 +46,39 @@ class _Turn:
 
 
 @dataclass(frozen=True)
+class _Share:
+    label: str
+    turns: int
+    percent: float
+    colour: str
+
+
+@dataclass(frozen=True)
+class _Speaker:
+    line: str  # `insights.summary.describe`
+    mix: list[_Share]  # the speaker's emotion distribution, as a strip of coloured shares
+
+
+@dataclass(frozen=True)
 class _Timeline:
     id: str
+    speakers: list[_Speaker]
+    chart: Markup  # our own SVG, every text in it escaped by `io.chart`
     turns: list[_Turn]
 
 
 def report_style() -> str:
     """The report's CSS, also served to the web page (`emotrace serve`), which shows the same timeline."""
-    return _templates().get_template("report.css").render()
+    return templates().get_template("report.css").render()
 
 
 def render_timeline(conversations: list[Conversation], predictions: list[list[Prediction]]) -> str:
     """The legend and one timeline per conversation: the report's body, and what the web page inserts (with its CSS)."""
-    return _templates().get_template("timeline.html").render(_context(conversations, predictions))
+    return templates().get_template("timeline.html").render(_context(conversations, predictions))
 
 
 def render_report(conversations: list[Conversation], predictions: list[list[Prediction]], title: str = "emotrace report") -> str:
-    return _templates().get_template("report.html").render(_context(conversations, predictions), title=title)
+    return templates().get_template("report.html").render(_context(conversations, predictions), title=title)
 
 
 def write_report(conversations: list[Conversation], predictions: list[list[Prediction]], path: str | Path, title: str) -> None:
@@ -81,7 +86,8 @@ def write_report(conversations: list[Conversation], predictions: list[list[Predi
 
 
 @cache
-def _templates() -> Environment:
+def templates() -> Environment:
+    """The autoescaping jinja2 templates of `io/templates`, shared by the report and the summarize page."""
     from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
     return Environment(
@@ -90,11 +96,19 @@ def _templates() -> Environment:
 
 
 def _context(conversations: list[Conversation], predictions: list[list[Prediction]]) -> dict[str, object]:
-    timelines = [
-        _Timeline(conversation.id, [_turn(index, u, p) for index, (u, p) in enumerate(zip(conversation.utterances, predicted), 1)])
-        for conversation, predicted in zip(conversations, predictions)
+    return {"conversations": [_timeline(c, p) for c, p in zip(conversations, predictions)], "colours": COLOURS}
+
+
+def _timeline(conversation: Conversation, predicted: list[Prediction]) -> _Timeline:
+    from markupsafe import Markup
+
+    summary = summarize_conversation(conversation, predicted)
+    speakers = [
+        _Speaker(describe(s), [_Share(label, turns, 100 * turns / s.turns, colour(label)) for label, turns in s.emotions.items()]) for s in summary.speakers
     ]
-    return {"conversations": timelines, "colours": COLOURS}
+    chart = Markup(render_svg([timeline_chart(conversation, predicted, summary, title=False)]))  # every text in it escaped by io.chart
+    turns = [_turn(index, u, p) for index, (u, p) in enumerate(zip(conversation.utterances, predicted), 1)]
+    return _Timeline(conversation.id, speakers, chart, turns)
 
 
 def _turn(index: int, utterance: Utterance, prediction: Prediction) -> _Turn:
@@ -118,7 +132,7 @@ def _turn(index: int, utterance: Utterance, prediction: Prediction) -> _Turn:
         details=details,
         label=prediction.label,
         confidence=prediction.confidence,
-        colour=COLOURS.get(to_canonical(prediction.label), _OTHER_COLOUR),
+        colour=colour(prediction.label),
         uncertain=prediction.label == ABSTAIN_LABEL,
     )
 

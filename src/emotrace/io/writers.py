@@ -1,7 +1,8 @@
 """Write predictions where people look at them: a readable table on the terminal, or JSON, JSON lines or CSV for tools.
 
 All formats carry the same facts (the predicted emotion, its confidence, the full distribution, the gold label
-when the input had one) so a user can switch formats without losing information; files are written atomically,
+when the input had one) so a user can switch formats without losing information; the table, JSON and JSON lines add
+each conversation's summary per speaker (`insights.summary`), which CSV leaves to `emotrace summarize`. Files are written atomically,
 so an interrupted run never leaves a half-written prediction file behind.
 """
 
@@ -19,6 +20,7 @@ from rich.table import Table
 from rich.text import Text
 
 from emotrace.errors import EmotraceError
+from emotrace.insights.summary import describe, summarize_conversation, summary_record
 from emotrace.io.atomic import write_text_atomic
 from emotrace.schema import Conversation, Prediction, Utterance
 
@@ -144,6 +146,7 @@ def _conversation_record(conversation: Conversation, predicted: list[Prediction]
         "id": conversation.id,
         "metadata": conversation.metadata,
         "utterances": [_utterance_record(u, p) for u, p in zip(conversation.utterances, predicted)],
+        "summary": summary_record(summarize_conversation(conversation, predicted)),
     }
 
 
@@ -257,6 +260,8 @@ def _print_tables(console: Console, pairs: list[tuple[Conversation, list[Predict
             row += [Text(utterance.emotion or "")] if show_gold else []
             table.add_row(*row)
         console.print(table)
+        for speaker in summarize_conversation(conversation, predicted).speakers:
+            console.print(Text(f"  {describe(speaker)}"))
         for index, p in enumerate(predicted, start=1):
             for name, message in (p.errors or {}).items():
                 console.print(Text(f"#{index} {name} unavailable: {message}", style="yellow"))

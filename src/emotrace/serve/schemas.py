@@ -138,6 +138,9 @@ class ConversationRecord(BaseModel):
     id: str
     utterances: list[UtteranceRecord]
     metadata: dict[str, Any] = {}
+    summary: dict[str, Any] | None = Field(
+        None, description="per speaker: emotion distribution, valence/arousal trajectory, shifts, opening and closing emotion, longest negative run"
+    )
 
 
 class AnalyzeResponse(BaseModel):
