@@ -1,5 +1,6 @@
 """The web page end to end, as a person uses it: headless Chromium against the real server (uvicorn on a free port,
-the real default model), typing a conversation, analysing it, opening a turn's explanation, finding the downloads."""
+the real default model), typing a conversation, analysing it, opening a turn's explanation, finding the downloads;
+and live mode, typing one turn at a time over the WebSocket while the chart grows."""
 
 from __future__ import annotations
 
@@ -147,3 +148,38 @@ def test_page_marks_abstained_turns_as_uncertain(browser: WebDriver, server: str
         assert turn.find_element(By.CSS_SELECTOR, ".label").text == "uncertain"
         assert "uncertain" in turn.get_attribute("class").split()
         assert turn.value_of_css_property("border-left-style") == "dashed"
+
+
+def live_conversation(browser: WebDriver, server: str) -> list:
+    """Live mode: each turn of CONVERSATION typed and sent; after each, the chart must have grown by one bar."""
+    browser.get(server + "/")
+    browser.find_element(By.ID, "mode-live").click()
+    assert browser.find_element(By.ID, "live").is_displayed() and not browser.find_element(By.ID, "form").is_displayed()
+    bars = []
+    for count, line in enumerate(CONVERSATION, start=1):
+        speaker, text = line.split(": ", 1)
+        browser.find_element(By.ID, "live-speaker").clear()
+        browser.find_element(By.ID, "live-speaker").send_keys(speaker)
+        browser.find_element(By.ID, "live-text").send_keys(text)
+        browser.find_element(By.ID, "live-send").click()
+        WebDriverWait(browser, 120).until(
+            lambda d, count=count: (
+                len(d.find_elements(By.CSS_SELECTOR, "#live-turns li")) == count or "error" in d.find_element(By.ID, "live-status").get_attribute("class")
+            )
+        )
+        bars.append(len(browser.find_elements(By.CSS_SELECTOR, "#live-chart svg.timeline-chart rect title")))
+    assert bars == list(range(1, len(CONVERSATION) + 1)), browser.find_element(By.ID, "live-status").text
+    return browser.find_elements(By.CSS_SELECTOR, "#live-turns li")
+
+
+def test_live_mode_labels_each_typed_turn_and_grows_the_chart(browser: WebDriver, server: str) -> None:
+    turns = live_conversation(browser, server)
+    for turn, line in zip(turns, CONVERSATION):
+        assert turn.text.startswith(line + " — ")
+        assert turn.find_element(By.CSS_SELECTOR, ".label").text.split()[0] in LABELS
+        assert turn.value_of_css_property("border-left-color") not in (TRANSPARENT, "rgb(255, 255, 255)")
+    summary = [line.text for line in browser.find_elements(By.CSS_SELECTOR, "#live-summary li")]
+    assert [line.split(" (")[0] for line in summary] == ["Customer", "Agent"] and all("(2 turns): " in line for line in summary)
+    assert browser.find_element(By.ID, "live-status").text == f"{len(CONVERSATION)} turns."
+    browser.find_element(By.ID, "live-reset").click()
+    assert not browser.find_elements(By.CSS_SELECTOR, "#live-turns li, #live-chart svg")

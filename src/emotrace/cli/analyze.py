@@ -64,6 +64,8 @@ def analyze_command(
     workers: Annotated[int | None, typer.Option("--workers", help="batch: worker processes (default: one per core)", min=1)] = None,
     shard_size: Annotated[int | None, typer.Option("--shard-size", help="batch: conversations per shard of a JSONL file (default: 200)", min=1)] = None,
     retries: Annotated[int | None, typer.Option("--retries", help="batch: reruns of a failing shard before it is reported (default: 2)", min=0)] = None,
+    follow: Annotated[bool, typer.Option("--follow", help="live: label each turn of FILE (or - for stdin) as its line arrives, from past turns only")] = False,
+    idle: Annotated[float, typer.Option("--idle", help="--follow: stop once FILE has not grown for this many seconds (0: at Ctrl-C)", min=0.0)] = 0.0,
 ) -> None:
     """Predict the emotion of every utterance in FILE, fused with speech and faces where utterances reference
     audio, an image or a video. Several files, a folder or a glob run as a resumable batch into --out-dir."""
@@ -72,6 +74,12 @@ def analyze_command(
 
     options = PipelineOptions(model, speech_model, face_model, fusion_model, mc_dropout, abstain_below, explain, backend)
     batch = {"engine": engine, "address": address, "workers": workers, "shard_size": shard_size, "retries": retries}
+    if follow:
+        from emotrace.cli.follow import follow as follow_file
+
+        _refuse({"--output": output, "--report": report, "--plot": plot, "--media": media, "--out-dir": out_dir, "a second FILE": files[1:]}, "--follow")
+        follow_file(files[0], options, format, idle)
+        return
     recordings = recording_paths(files)
     if recordings is None and (
         out_dir is not None or len(files) > 1 or files[0].is_dir() or (not files[0].exists() and any(c in str(files[0]) for c in "*?["))
@@ -125,9 +133,7 @@ def _analyze_batch(
 
     if out_dir is None:
         raise EmotraceError("several files, a folder or a glob need --out-dir", hint="e.g. --out-dir predictions/ (one output per input)")
-    for flag, value in refused.items():
-        if value:
-            raise EmotraceError(f"{flag} does not apply to a batch", hint="outputs go to --out-dir, one per input")
+    _refuse(refused, "a batch", "outputs go to --out-dir, one per input")
     spec = BatchSpec(options, format or "jsonl", input_format, columns, max_bytes)
     given = {name: value for name, value in settings.items() if value is not None}
     result = run_batch(files, out_dir, spec, progress=sys.stderr.isatty(), **given)  # type: ignore[arg-type]
@@ -139,6 +145,12 @@ def _analyze_batch(
         typer.echo(f"failed: {name}: {reason}", err=True)
     if result.failures:
         raise EmotraceError(f"{len(result.failures)} of {result.shards} shards failed", hint="fix them and rerun the same command; finished shards are skipped")
+
+
+def _refuse(refused: dict[str, object], mode: str, hint: str = "drop it") -> None:
+    for flag, value in refused.items():
+        if value:
+            raise EmotraceError(f"{flag} does not apply to {mode}", hint=hint)
 
 
 def _attach_media(conversations: list[Conversation], pairs: list[str] | None) -> None:

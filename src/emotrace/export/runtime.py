@@ -171,6 +171,7 @@ class OnnxERCModel:
         self.labels: list[str] = spec["labels"]
         self.sentiment_labels: list[str] | None = spec["sentiment_labels"]
         self.temperature = float(spec["temperature"])
+        self.past: int = spec["past"]  # previous turns the encoder reads beside an utterance (live analysis encodes only those)
         self._spec = spec
         self._encoder = _session(ort, folder / VARIANTS[backend], threads)
         self._head = _session(ort, folder / HEAD_FILE, threads)

@@ -52,6 +52,7 @@ _CUE_TIMING = re.compile(r"(\S+)\s+-->\s+(\S+)(?:\s.*)?")
 _VOICE = re.compile(r"<v(?:\.[^\s>]*)?\s+([^>]+)>")
 _TAG = re.compile(r"</?[A-Za-z][^<>]*>|<\d[\d:.]*>")
 _ONE_OBJECT = "each line must be one JSON object"
+_ONE_TURN = 'send one utterance per line: {"speaker": ..., "text": ...} or `Speaker: text`'
 _TEXTLESS = 'fill it in, or give the utterance "media" (audio, image or video) to analyse it without text'  # JSONL
 _PREFIX = re.compile(r"([^:\s][^:]{0,39}):\s+(.*)")
 
@@ -440,16 +441,40 @@ def _read_transcript(text: str, where: str, _stem: str) -> list[Conversation]:
             continue
         if line.lstrip().startswith("#"):
             continue
-        colon = line.find(":")
-        if colon < 0 or colon >= 40 or not line[:colon].strip():
-            raise EmotraceError("expected `Speaker: text`", path=where, line=number, hint=hint)
-        speaker, content = line[:colon].strip(), line[colon + 1 :].strip()
-        if not content:
-            raise EmotraceError(f"no text after {speaker + ':'!r}", path=where, line=number, hint=hint)
-        current.append(Utterance(speaker=speaker, text=content))
+        current.append(_transcript_turn(line, where, number, hint))
     if current:
         conversations.append(Conversation(id=f"conv{len(conversations) + 1}", utterances=current))
     return conversations
+
+
+def _transcript_turn(line: str, where: str, number: int, hint: str) -> Utterance:
+    colon = line.find(":")
+    if colon < 0 or colon >= 40 or not line[:colon].strip():
+        raise EmotraceError("expected `Speaker: text`", path=where, line=number, hint=hint)
+    speaker, content = line[:colon].strip(), line[colon + 1 :].strip()
+    if not content:
+        raise EmotraceError(f"no text after {speaker + ':'!r}", path=where, line=number, hint=hint)
+    return Utterance(speaker=speaker, text=content)
+
+
+# --- one turn at a time ----------------------------------------------------------------------------------------------
+
+
+def parse_turn(line: str, where: str, number: int) -> Utterance:
+    """One utterance of a live conversation (`analyze --follow`, the streaming endpoint): a transcript line
+    `Speaker: text`, or one JSONL utterance object `{"speaker": ..., "text": ...}`; the same checks and errors as
+    the whole-file readers, with `number` as the line (or message) number."""
+    if not line.lstrip().startswith("{"):
+        return _transcript_turn(line, where, number, "write `Speaker: text`, or one JSON utterance object per line")
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as error:
+        raise EmotraceError(f"invalid JSON: {error.msg} at column {error.colno}", path=where, line=number, hint=_ONE_TURN) from error
+    except RecursionError as error:
+        raise EmotraceError("invalid JSON: nested too deeply", path=where, line=number, hint=_ONE_TURN) from error
+    if isinstance(record, dict) and "utterances" in record:
+        raise EmotraceError("a whole conversation, where one utterance was expected", path=where, line=number, hint=_ONE_TURN)
+    return _utterance_record(record, number, where, number, {})
 
 
 # --- srt / vtt -------------------------------------------------------------------------------------------------------

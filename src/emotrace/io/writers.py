@@ -108,7 +108,8 @@ def _distribution(probabilities: dict[str, float] | None) -> dict[str, float] | 
 # --- json / jsonl / csv ----------------------------------------------------------------------------------------------
 
 
-def _utterance_record(utterance: Utterance, prediction: Prediction) -> dict[str, Any]:
+def utterance_record(utterance: Utterance, prediction: Prediction) -> dict[str, Any]:
+    """One analysed utterance as in the JSON outputs; live analysis sends these one at a time."""
     record: dict[str, Any] = {
         "speaker": utterance.speaker,
         "text": utterance.text,
@@ -145,7 +146,7 @@ def _conversation_record(conversation: Conversation, predicted: list[Prediction]
     return {
         "id": conversation.id,
         "metadata": conversation.metadata,
-        "utterances": [_utterance_record(u, p) for u, p in zip(conversation.utterances, predicted)],
+        "utterances": [utterance_record(u, p) for u, p in zip(conversation.utterances, predicted)],
         "summary": summary_record(summarize_conversation(conversation, predicted)),
     }
 

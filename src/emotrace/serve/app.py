@@ -24,6 +24,7 @@ from emotrace.serve.body import read_analyze_request
 from emotrace.serve.catalog import available_models, model_info, model_reference
 from emotrace.serve.errors import install_error_handlers, json_response
 from emotrace.serve.inputs import pipeline_options, request_conversations
+from emotrace.serve.live import install_live
 from emotrace.serve.media import hide_folders
 from emotrace.serve.metrics import Metrics
 from emotrace.serve.middleware import ApiKeyGuard, BodyLimit, RequestMetrics
@@ -124,6 +125,7 @@ def create_app(settings: ServeSettings, analyzer: Analyzer | None = None) -> Fas
             payload["html"] = render_timeline(conversations, predictions)
         return json_response(payload)
 
+    install_live(app, settings, analyzer, dispatcher)
     routes = frozenset(route.path for route in app.routes if hasattr(route, "path"))
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     if settings.api_key:

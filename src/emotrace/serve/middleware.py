@@ -16,6 +16,7 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 App = Callable[[Scope, Receive, Send], Awaitable[None]]
+WRONG_KEY = "missing or wrong API key (send `Authorization: Bearer KEY` or `X-API-Key: KEY`)"
 
 
 async def send_error(send: Send, status: int, message: str, headers: dict[str, str] | None = None) -> None:
@@ -67,14 +68,21 @@ class ApiKeyGuard:
         if scope["type"] != "http" or scope["path"] in self.open_paths or scope["path"].startswith("/static/"):
             await self.app(scope, receive, send)
             return
-        headers = dict(scope["headers"])
-        bearer = headers.get(b"authorization", b"")
-        offered = bearer[7:].strip() if bearer[:7].lower() == b"bearer " else headers.get(b"x-api-key", b"").strip()
-        if not hmac.compare_digest(offered, self.key):
-            message = "missing or wrong API key (send `Authorization: Bearer KEY` or `X-API-Key: KEY`)"
-            await send_error(send, 401, message, {"WWW-Authenticate": "Bearer"})
+        if not key_matches(offered_key(dict(scope["headers"])), self.key):
+            await send_error(send, 401, WRONG_KEY, {"WWW-Authenticate": "Bearer"})
             return
         await self.app(scope, receive, send)
+
+
+def offered_key(headers: dict[bytes, bytes]) -> bytes:
+    """The key a client sent as `Authorization: Bearer KEY` or `X-API-Key: KEY` (empty when none)."""
+    bearer = headers.get(b"authorization", b"")
+    return bearer[7:].strip() if bearer[:7].lower() == b"bearer " else headers.get(b"x-api-key", b"").strip()
+
+
+def key_matches(offered: bytes, key: bytes) -> bool:
+    """Compared in constant time, so the response time says nothing about how much of a guess was right."""
+    return hmac.compare_digest(offered, key)
 
 
 class _BodyTooLarge(Exception):

@@ -17,7 +17,8 @@ class ServeSettings:
     reference server-local files under it; `models_dir` allows bundles under it by name (else shipped models
     only). `backend` runs the text model (as `analyze --backend`); a request asking for explanations or MC dropout
     runs on PyTorch whatever it says. Queue: at most `max_queue` requests waiting or in flight; the worker merges up to
-    `max_batch_utterances` utterances of requests with equal options, waiting `batch_wait_ms` for company."""
+    `max_batch_utterances` utterances of requests with equal options, waiting `batch_wait_ms` for company. At most
+    `max_streams` live streams (/v1/live) are open at once; each holds one conversation of up to `max_utterances`."""
 
     model: str = "default"
     backend: str = "auto"
@@ -34,6 +35,7 @@ class ServeSettings:
     max_batch_utterances: int = 256
     batch_wait_ms: float = 5.0
     retry_after_seconds: int = 1
+    max_streams: int = 32
 
 
 def read_api_key(path: Path) -> str:

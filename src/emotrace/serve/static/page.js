@@ -1,6 +1,7 @@
 "use strict";
 // Sends the conversation to /v1/analyze and shows the timeline the server renders (the same one as
-// `emotrace analyze --report`); this script only adds clicks and downloads.
+// `emotrace analyze --report`); this script only adds clicks and downloads. Live mode sends one turn at a time over
+// the WebSocket /v1/live and shows the chart the server renders after each.
 
 const $ = (id) => document.getElementById(id);
 const FORMATS = { txt: "transcript", jsonl: "jsonl", srt: "srt", vtt: "vtt", csv: "csv" };
@@ -114,4 +115,85 @@ $("result").addEventListener("keydown", (event) => {
     event.preventDefault();
     toggle(turn);
   }
+});
+
+// --- modes -----------------------------------------------------------------------------------------------------------
+
+function showMode(live) {
+  $("mode-analyze").setAttribute("aria-selected", String(!live));
+  $("mode-live").setAttribute("aria-selected", String(live));
+  $("form").hidden = live;
+  $("result").hidden = live;
+  $("downloads").hidden = live || !$("download-json").href.startsWith("blob:");
+  $("live").hidden = !live;
+  if (live) $("live-text").focus();
+}
+
+$("mode-analyze").addEventListener("click", () => showMode(false));
+$("mode-live").addEventListener("click", () => showMode(true));
+
+// --- live ------------------------------------------------------------------------------------------------------------
+
+let stream = null;  // the open /v1/live WebSocket: one conversation
+let unsent = [];  // turns typed while it connects
+
+function liveStatus(message, isError) {
+  $("live-status").textContent = message;
+  $("live-status").classList.toggle("error", Boolean(isError));
+}
+
+function openStream() {
+  const url = new URL("/v1/live", location.href);
+  url.protocol = location.protocol === "https:" ? "wss:" : "ws:";
+  url.searchParams.set("chart", "1");
+  if ($("abstain").value !== "") url.searchParams.set("abstain_below", $("abstain").value);
+  const opened = new WebSocket(url);
+  opened.addEventListener("open", () => {
+    const key = $("key").value.trim();
+    if (key) opened.send(JSON.stringify({ api_key: key }));  // browsers cannot set headers on a WebSocket
+    for (const turn of unsent) opened.send(turn);
+    unsent = [];
+  });
+  opened.addEventListener("message", (event) => showTurn(JSON.parse(event.data)));
+  opened.addEventListener("close", () => {
+    if (stream === opened) stream = null;
+  });
+  opened.addEventListener("error", () => liveStatus("The live connection failed.", true));
+  return opened;
+}
+
+function showTurn(message) {
+  if (message.error) return liveStatus(message.error, true);
+  if (message.ready) return liveStatus(`Live: each turn labelled from up to ${message.ready.window} turns so far.`);
+  $("live-chart").innerHTML = message.chart;  // rendered and escaped by the server
+  const item = document.createElement("li");
+  item.style.setProperty("--emotion", message.colour);
+  const label = document.createElement("span");
+  label.className = "label";
+  label.textContent = `${message.utterance.emotion} ${message.utterance.confidence.toFixed(2)}`;
+  item.append(`${message.utterance.speaker}: ${message.utterance.text} — `, label);
+  $("live-turns").append(item);
+  $("live-summary").replaceChildren(...message.summary.map((line) => Object.assign(document.createElement("li"), { textContent: line })));
+  liveStatus(`${message.turn} turns.`);
+}
+
+$("live-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const text = $("live-text").value.trim();
+  if (!text) return liveStatus("Type what was said first.", true);
+  const turn = JSON.stringify({ speaker: $("live-speaker").value.trim() || "Speaker", text });
+  if (!stream) stream = openStream();
+  if (stream.readyState === WebSocket.OPEN) stream.send(turn);
+  else unsent.push(turn);
+  $("live-text").value = "";
+});
+
+$("live-reset").addEventListener("click", () => {
+  if (stream) stream.close();
+  stream = null;
+  unsent = [];
+  $("live-chart").replaceChildren();
+  $("live-summary").replaceChildren();
+  $("live-turns").replaceChildren();
+  liveStatus("");
 });
