@@ -141,6 +141,22 @@ def test_page_sends_an_uploaded_recording_and_shows_the_speech_modality(browser:
     assert "text: " in details and "speech: " in details
 
 
+def test_page_analyses_a_recording_alone_as_a_job_and_shows_its_turns(browser: WebDriver, server: str) -> None:
+    recording = Path(__file__).resolve().parents[1] / "examples" / "recorded_call" / "call.flac"
+    browser.get(server + "/")
+    browser.find_element(By.ID, "media").send_keys(str(recording))
+    browser.find_element(By.ID, "analyze").click()
+    WebDriverWait(browser, 120).until(
+        lambda d: d.find_elements(By.CSS_SELECTOR, "#result .turn") or "error" in d.find_element(By.ID, "status").get_attribute("class")
+    )
+    turns = browser.find_elements(By.CSS_SELECTOR, "#result .turn")
+    assert len(turns) == 4, browser.find_element(By.ID, "status").text
+    assert browser.find_element(By.ID, "status").text == "4 utterances analysed."
+    assert all(turn.find_element(By.CSS_SELECTOR, ".label").text for turn in turns)
+    assert "channel 1" in turns[0].text and "channel 2" in turns[1].text
+    assert not browser.find_element(By.ID, "download-csv").is_displayed()
+
+
 def test_page_marks_abstained_turns_as_uncertain(browser: WebDriver, server: str) -> None:
     turns = analyse(browser, server, abstain_below="0.999")
     assert len(turns) == len(CONVERSATION), browser.find_element(By.ID, "status").text

@@ -22,8 +22,11 @@ def serve_command(
     max_body_mb: Annotated[float, typer.Option("--max-body-mb", help="largest request body, uploads included", min=0.01)] = 32.0,
     max_utterances: Annotated[int, typer.Option("--max-utterances", help="most utterances per request", min=1)] = 2000,
     max_queue: Annotated[int, typer.Option("--max-queue", help="most requests waiting or running; more get 503", min=1)] = 32,
+    jobs_db: Annotated[Path | None, typer.Option("--jobs-db", help="SQLite file of recording jobs (default: jobs.sqlite3 in the cache folder)")] = None,
+    max_jobs: Annotated[int, typer.Option("--max-jobs", help="most recording jobs queued or running; more get 503", min=1)] = 8,
+    max_minutes: Annotated[float, typer.Option("--max-minutes", help="recording jobs: refuse recordings longer than this", min=0.0)] = 60.0,
 ) -> None:
-    """Serve the HTTP API (/v1/analyze, /docs) and the web page at http://HOST:PORT/."""
+    """Serve the HTTP API (/v1/analyze, /v1/live, /v1/jobs) and the web page at http://HOST:PORT/."""
     try:
         import uvicorn
 
@@ -43,5 +46,8 @@ def serve_command(
         max_body_bytes=int(max_body_mb * 2**20),
         max_utterances=max_utterances,
         max_queue=max_queue,
+        jobs_db=jobs_db,
+        max_jobs=max_jobs,
+        max_recording_minutes=max_minutes,
     )
     uvicorn.run(create_app(settings), host=host, port=port)

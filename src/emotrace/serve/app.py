@@ -24,6 +24,7 @@ from emotrace.serve.body import read_analyze_request
 from emotrace.serve.catalog import available_models, model_info, model_reference
 from emotrace.serve.errors import install_error_handlers, json_response
 from emotrace.serve.inputs import pipeline_options, request_conversations
+from emotrace.serve.jobs import install_jobs
 from emotrace.serve.live import install_live
 from emotrace.serve.media import hide_folders
 from emotrace.serve.metrics import Metrics
@@ -59,7 +60,9 @@ def create_app(settings: ServeSettings, analyzer: Analyzer | None = None) -> Fas
             inference_thread().submit(analyzer.analyze, warm_up, PipelineOptions(model=preload, backend=settings.backend))
         )  # loads the model once
         dispatcher.start()
+        jobs.start()
         yield
+        await run_in_threadpool(jobs.stop)
         await run_in_threadpool(dispatcher.stop)
 
     # No /docs or /redoc: FastAPI's pages load their scripts from a CDN, and the service works offline; the schema is /openapi.json.
@@ -126,6 +129,7 @@ def create_app(settings: ServeSettings, analyzer: Analyzer | None = None) -> Fas
         return json_response(payload)
 
     install_live(app, settings, analyzer, dispatcher)
+    jobs = install_jobs(app, settings, analyzer)
     routes = frozenset(route.path for route in app.routes if hasattr(route, "path"))
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     if settings.api_key:

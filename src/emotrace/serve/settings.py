@@ -18,7 +18,9 @@ class ServeSettings:
     only). `backend` runs the text model (as `analyze --backend`); a request asking for explanations or MC dropout
     runs on PyTorch whatever it says. Queue: at most `max_queue` requests waiting or in flight; the worker merges up to
     `max_batch_utterances` utterances of requests with equal options, waiting `batch_wait_ms` for company. At most
-    `max_streams` live streams (/v1/live) are open at once; each holds one conversation of up to `max_utterances`."""
+    `max_streams` live streams (/v1/live) are open at once; each holds one conversation of up to `max_utterances`.
+    Recording jobs (/v1/jobs) are kept in the SQLite file `jobs_db` (default: jobs.sqlite3 in the cache folder), at
+    most `max_jobs` unfinished, each recording up to `max_recording_minutes` (as `analyze --max-minutes`)."""
 
     model: str = "default"
     backend: str = "auto"
@@ -36,6 +38,9 @@ class ServeSettings:
     batch_wait_ms: float = 5.0
     retry_after_seconds: int = 1
     max_streams: int = 32
+    jobs_db: Path | None = None
+    max_jobs: int = 8
+    max_recording_minutes: float = 60.0
 
 
 def read_api_key(path: Path) -> str:

@@ -1,6 +1,7 @@
 "use strict";
 // Sends the conversation to /v1/analyze and shows the timeline the server renders (the same one as
-// `emotrace analyze --report`); this script only adds clicks and downloads. Live mode sends one turn at a time over
+// `emotrace analyze --report`); this script only adds clicks and downloads. A recording without a conversation goes
+// to /v1/jobs instead, whose progress is polled until the same result arrives. Live mode sends one turn at a time over
 // the WebSocket /v1/live and shows the chart the server renders after each.
 
 const $ = (id) => document.getElementById(id);
@@ -20,10 +21,22 @@ function mediaKind(file) {
   return file.type.startsWith("image/") ? "image" : "audio";
 }
 
-async function post({ request, recording }, format) {
-  const headers = {};
+function authorization() {
   const key = $("key").value.trim();
-  if (key) headers.Authorization = "Bearer " + key;
+  return key ? { Authorization: "Bearer " + key } : {};
+}
+
+async function checked(response) {
+  if (!response.ok) {
+    let message = response.statusText;
+    try { message = (await response.json()).error; } catch (_) { /* not JSON: keep the status text */ }
+    throw new Error(`${response.status}: ${message}`);
+  }
+  return response;
+}
+
+async function post({ request, recording }, format) {
+  const headers = authorization();
   let body;
   if (recording) {
     body = new FormData();
@@ -33,13 +46,25 @@ async function post({ request, recording }, format) {
     body = JSON.stringify(request);
     headers["Content-Type"] = "application/json";
   }
-  const response = await fetch("/v1/analyze" + (format ? "?format=" + format : ""), { method: "POST", body, headers });
-  if (!response.ok) {
-    let message = response.statusText;
-    try { message = (await response.json()).error; } catch (_) { /* not JSON: keep the status text */ }
-    throw new Error(`${response.status}: ${message}`);
+  return checked(await fetch("/v1/analyze" + (format ? "?format=" + format : ""), { method: "POST", body, headers }));
+}
+
+// A recording alone: queue it as a job, then poll its progress until the result (the JSON of /v1/analyze) arrives.
+async function runJob(recording) {
+  const body = new FormData();
+  body.append("recording", recording, recording.name);
+  body.append("options", JSON.stringify(analysisRequest().options));
+  body.append("html", "true");
+  const job = await (await checked(await fetch("/v1/jobs", { method: "POST", body, headers: authorization() }))).json();
+  for (;;) {
+    const record = await (await checked(await fetch(job.url, { headers: authorization() }))).json();
+    if (record.status === "done") return record.result;
+    if (record.status === "failed") throw new Error(record.error);
+    const { stage, done, total } = record.progress;
+    const ahead = record.ahead ? ` (${record.ahead} ahead)` : "";
+    status(`${record.recording}: ${stage}${total ? ` ${done}/${total}` : ""}${ahead}…`);
+    await new Promise((resolve) => setTimeout(resolve, 500));
   }
-  return response;
 }
 
 function show(result) {
@@ -67,13 +92,15 @@ function status(message, isError) {
 
 $("form").addEventListener("submit", async (event) => {
   event.preventDefault();
-  if (!$("text").value.trim()) return status("Paste or upload a conversation first.", true);
-  last = { request: analysisRequest(), recording: $("media").files[0] };
+  const recordingAlone = !$("text").value.trim() && $("media").files[0];
+  if (!$("text").value.trim() && !recordingAlone) return status("Paste or upload a conversation, or choose a recording, first.", true);
+  last = recordingAlone ? null : { request: analysisRequest(), recording: $("media").files[0] };
   $("analyze").disabled = true;
   status("Analysing…");
   try {
-    const result = await (await post(last)).json();
+    const result = recordingAlone ? await runJob(recordingAlone) : await (await post(last)).json();
     show(result);
+    $("download-csv").hidden = Boolean(recordingAlone);  // a job's result is JSON; its CSV would mean analysing again
     const count = result.conversations.reduce((total, c) => total + c.utterances.length, 0);
     status(`${count} utterances analysed.`);
   } catch (error) {
