@@ -1,6 +1,6 @@
 """Confidence across corpora: does the speech model know when it is off its training corpus?
 
-    python benchmarks/speech_calibration.py [--setting "per-speaker z-score"]
+    python benchmarks/speech_calibration.py [--setting "per-speaker z-score"]   # default: the proposed model's row
 
 For one row of benchmarks/speech_cross_corpus.py (same features, normalisation and C), in each direction
 (EmoDB→nEMO, nEMO→EmoDB), the cross-corpus predictions are scored with:
@@ -14,7 +14,7 @@ For one row of benchmarks/speech_cross_corpus.py (same features, normalisation a
 - abstention: answer `uncertain` when a Mahalanobis score is beyond the 95th percentile of in-domain held-out
   speakers; coverage and accuracy on the answered clips.
 AUROC says how well each score separates in-domain held-out speakers from the other corpus.
-Result: benchmarks/results/speech_cross_corpus/calibration.json and the README block.
+Result: benchmarks/results/speech_cross_corpus/calibration_<row>.json and the README block (for the row asked).
 """
 
 from __future__ import annotations
@@ -169,12 +169,12 @@ def report(result: dict[str, Any]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", default=DEFAULT_DATA)
-    parser.add_argument("--setting", default="per-speaker z-score", help="the row of speech_cross_corpus.py to calibrate")
+    parser.add_argument("--setting", default="ComParE: per-speaker + all copies", help="the row of speech_cross_corpus.py to calibrate")
     parser.add_argument("--report", action="store_true", help="only tabulate the cached result")
     args = parser.parse_args()
-    path = OUT / "calibration.json"
+    setting = next(s for s in SETTINGS if s.name == args.setting)
+    path = OUT / f"calibration_{slug(setting.name)}.json"
     if not args.report:
-        setting = next(s for s in SETTINGS if s.name == args.setting)
         row = json.loads((OUT / f"{slug(setting.name)}.json").read_text(encoding="utf-8"))
         data = Data(setting.features, args.data_dir)
         outputs = {f"{s}->{t}": direction_outputs(data, setting, row["chosen_C"], s, t) for s, t in DIRECTIONS}
