@@ -6,32 +6,14 @@ The archive is unpacked once into the emotrace cache folder (outside any reposit
 
 from __future__ import annotations
 
-import shutil
-import tarfile
 from pathlib import Path
 
+from emotrace.datasets.archives import unpacked
 from emotrace.errors import EmotraceError
-from emotrace.paths import cache_root
 from emotrace.schema import Conversation, Utterance
 
 ARCHIVE = "emodb/emodb_wav.tar.gz"
 LABELS = {"W": "anger", "L": "boredom", "E": "disgust", "A": "fear", "F": "joy", "T": "sadness", "N": "neutral"}
-
-
-def _unpacked(archive: Path) -> Path:
-    """Unpack into `<cache>/emodb/` once; a partial unpack is never mistaken for a complete one."""
-    target = cache_root() / "emodb" / "wav"
-    if target.is_dir():
-        return target
-    staging = cache_root() / "emodb" / ".unpacking"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    with tarfile.open(archive) as bundle:
-        members = [m for m in bundle.getmembers() if m.isfile() and m.name.startswith("wav/") and m.name.endswith(".wav")]
-        bundle.extractall(staging, members=members, filter="data")
-    (staging / "wav").rename(target)
-    shutil.rmtree(staging, ignore_errors=True)
-    return target
 
 
 def load_emodb(root: Path, split: str) -> list[Conversation]:
@@ -40,7 +22,7 @@ def load_emodb(root: Path, split: str) -> list[Conversation]:
     if not archive.is_file():
         raise EmotraceError("EmoDB archive not found", path=str(archive), hint="point --data-dir or EMOTRACE_DATA at the folder holding emodb/")
     conversations = []
-    for wav in sorted(_unpacked(archive).glob("*.wav")):
+    for wav in sorted(unpacked(archive, "emodb", "wav", ".wav").glob("*.wav")):
         name = wav.stem
         if len(name) < 6 or name[5] not in LABELS:
             raise EmotraceError("file name does not follow EmoDB's SSTTTEv pattern", path=str(wav))

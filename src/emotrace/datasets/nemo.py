@@ -9,34 +9,16 @@ cache folder (outside any repository). Licence CC BY-NC-SA 4.0: a model trained 
 from __future__ import annotations
 
 import csv
-import shutil
-import tarfile
 from pathlib import Path
 
+from emotrace.datasets.archives import unpacked
 from emotrace.errors import EmotraceError
 from emotrace.labels import LABEL_SETS
-from emotrace.paths import cache_root
 from emotrace.schema import Conversation, Utterance
 
 ARCHIVE = "nemo/nemo_opus.tar.gz"
 TABLE = "nemo/data.tsv"
 COLUMNS = ("file_id", "emotion", "raw_text", "speaker_id", "gender", "age")
-
-
-def _unpacked(archive: Path) -> Path:
-    """Unpack into `<cache>/nemo/clips/` once; a partial unpack is never mistaken for a complete one."""
-    target = cache_root() / "nemo" / "clips"
-    if target.is_dir():
-        return target
-    staging = cache_root() / "nemo" / ".unpacking"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    with tarfile.open(archive) as bundle:
-        members = [m for m in bundle.getmembers() if m.isfile() and m.name.startswith("clips/") and m.name.endswith(".ogg")]
-        bundle.extractall(staging, members=members, filter="data")
-    (staging / "clips").rename(target)
-    shutil.rmtree(staging, ignore_errors=True)
-    return target
 
 
 def load_nemo(root: Path, split: str) -> list[Conversation]:
@@ -45,7 +27,7 @@ def load_nemo(root: Path, split: str) -> list[Conversation]:
     for path in (archive, table):
         if not path.is_file():
             raise EmotraceError("nEMO file not found", path=str(path), hint="point --data-dir or EMOTRACE_DATA at the folder holding nemo/")
-    clips = _unpacked(archive)
+    clips = unpacked(archive, "nemo", "clips", ".ogg")
     labels = set(LABEL_SETS["nemo"])
     conversations = []
     with table.open(encoding="utf-8", newline="") as handle:
