@@ -195,18 +195,22 @@ def _clock_seconds(value: str) -> float | None:
 # --- jsonl -----------------------------------------------------------------------------------------------------------
 
 
+def _json_line(line: str, where: str, number: int, hint: str) -> Any:
+    """One JSON value from one line, or a one-line error naming the line."""
+    try:
+        return json.loads(line)
+    except json.JSONDecodeError as error:
+        raise EmotraceError(f"invalid JSON: {error.msg} at column {error.colno}", path=where, line=number, hint=hint) from error
+    except RecursionError as error:
+        raise EmotraceError("invalid JSON: nested too deeply", path=where, line=number, hint=hint) from error
+
+
 def _read_jsonl(text: str, where: str, _stem: str, first_line: int = 1) -> list[Conversation]:
     conversations = []
     for number, line in enumerate(_lines(text), start=first_line):
         if not line.strip():
             continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise EmotraceError(f"invalid JSON: {error.msg} at column {error.colno}", path=where, line=number, hint=_ONE_OBJECT) from error
-        except RecursionError as error:
-            raise EmotraceError("invalid JSON: nested too deeply", path=where, line=number, hint=_ONE_OBJECT) from error
-        conversations.append(_conversation_record(record, where, number))
+        conversations.append(_conversation_record(_json_line(line, where, number, _ONE_OBJECT), where, number))
     return conversations
 
 
@@ -466,12 +470,7 @@ def parse_turn(line: str, where: str, number: int) -> Utterance:
     the whole-file readers, with `number` as the line (or message) number."""
     if not line.lstrip().startswith("{"):
         return _transcript_turn(line, where, number, "write `Speaker: text`, or one JSON utterance object per line")
-    try:
-        record = json.loads(line)
-    except json.JSONDecodeError as error:
-        raise EmotraceError(f"invalid JSON: {error.msg} at column {error.colno}", path=where, line=number, hint=_ONE_TURN) from error
-    except RecursionError as error:
-        raise EmotraceError("invalid JSON: nested too deeply", path=where, line=number, hint=_ONE_TURN) from error
+    record = _json_line(line, where, number, _ONE_TURN)
     if isinstance(record, dict) and "utterances" in record:
         raise EmotraceError("a whole conversation, where one utterance was expected", path=where, line=number, hint=_ONE_TURN)
     return _utterance_record(record, number, where, number, {})
