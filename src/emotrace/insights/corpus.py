@@ -71,14 +71,10 @@ class _Role:
 
 
 @dataclass
-class CorpusTally:
-    """Add conversation summaries one by one with `add`; `record()` gives the figures so far."""
+class CorpusTally(_Role):
+    """Add conversation summaries one by one with `add`; `record()` gives the figures so far: the same counts as
+    for one role, over every conversation, and per role."""
 
-    conversations: int = 0
-    turns: int = 0
-    emotions: Counter[str] = field(default_factory=Counter)
-    closing: Counter[str] = field(default_factory=Counter)
-    episodes: _Episodes = field(default_factory=_Episodes)
     roles: dict[str, _Role] = field(default_factory=dict)
 
     def add(self, summary: ConversationSummary) -> None:
