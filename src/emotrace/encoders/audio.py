@@ -18,7 +18,7 @@ FEATURE_SETS = ("eGeMAPSv02", "ComParE_2016")
 _SILENCE = 1e-4
 
 
-def _soundfile():  # type: ignore[no-untyped-def]
+def import_soundfile():  # type: ignore[no-untyped-def]
     try:
         import soundfile
     except ImportError:
@@ -28,9 +28,7 @@ def _soundfile():  # type: ignore[no-untyped-def]
 
 def load_audio(path: str | Path, start: float | None = None, end: float | None = None) -> np.ndarray:
     """Mono float32 at 16 kHz; `start`/`end` (seconds) cut one utterance out of a longer recording."""
-    from scipy.signal import resample_poly
-
-    soundfile = _soundfile()
+    soundfile = import_soundfile()
     where = str(path)
     if not Path(path).is_file():
         raise EmotraceError("audio file not found", path=where, hint="check the media path (relative to the input file)")
@@ -47,11 +45,17 @@ def load_audio(path: str | Path, start: float | None = None, end: float | None =
         samples, rate = soundfile.read(where, start=first, stop=last, dtype="float32", always_2d=True)
     except (RuntimeError, soundfile.LibsndfileError) as error:
         raise EmotraceError(f"cannot decode audio ({error})", path=where, hint="convert it to WAV or FLAC") from None
-    wave = samples.mean(axis=1)
-    if rate != SAMPLE_RATE:
-        divisor = np.gcd(rate, SAMPLE_RATE)
-        wave = resample_poly(wave, SAMPLE_RATE // divisor, rate // divisor).astype(np.float32)
-    return wave
+    return to_sample_rate(samples.mean(axis=1), rate)
+
+
+def to_sample_rate(samples: np.ndarray, rate: int) -> np.ndarray:
+    """Samples (along the last axis) at `rate` resampled to SAMPLE_RATE, as float32."""
+    if rate == SAMPLE_RATE:
+        return samples.astype(np.float32, copy=False)
+    from scipy.signal import resample_poly
+
+    divisor = np.gcd(rate, SAMPLE_RATE)
+    return resample_poly(samples, SAMPLE_RATE // divisor, rate // divisor, axis=-1).astype(np.float32)
 
 
 def trim_silence(wave: np.ndarray) -> np.ndarray:

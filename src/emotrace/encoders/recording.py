@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from emotrace.encoders.audio import SAMPLE_RATE
+from emotrace.encoders.audio import SAMPLE_RATE, import_soundfile, to_sample_rate
 from emotrace.errors import EmotraceError
 
 RECORDING_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".m4a", ".mp4", ".webm")
@@ -67,11 +67,7 @@ def _check_length(seconds: float, max_seconds: float, source: Path) -> None:
 
 
 def _with_soundfile(source: Path, max_seconds: float) -> np.ndarray:
-    from scipy.signal import resample_poly
-
-    from emotrace.encoders.audio import _soundfile
-
-    soundfile = _soundfile()
+    soundfile = import_soundfile()
     try:
         info = soundfile.info(str(source))
         _check_length(info.duration, max_seconds, source)
@@ -79,11 +75,7 @@ def _with_soundfile(source: Path, max_seconds: float) -> np.ndarray:
     except (RuntimeError, soundfile.LibsndfileError) as error:
         reason = getattr(error, "error_string", None) or str(error)
         raise EmotraceError(f"cannot decode the recording ({reason}): corrupt, truncated or an unsupported codec", path=str(source), hint=_REENCODE) from None
-    channels = samples.T
-    if rate != SAMPLE_RATE:
-        divisor = np.gcd(rate, SAMPLE_RATE)
-        channels = resample_poly(channels, SAMPLE_RATE // divisor, rate // divisor, axis=1)
-    return channels
+    return to_sample_rate(samples.T, rate)
 
 
 def _with_pyav(source: Path, max_seconds: float) -> tuple[np.ndarray, bool]:
