@@ -8,7 +8,7 @@ For one row of benchmarks/speech_cross_corpus.py (same features, normalisation a
 - temperature fitted on half of the target corpus's speakers, scored on the other half (2-fold over speakers):
   the reference a user with some labelled target data could reach;
 - one temperature fitted on the *other* direction's cross-corpus predictions (the cost of a change of corpus);
-- an OOD-dependent temperature (inference/ood.py: Mahalanobis on the classifier's features or on features before
+- an OOD-dependent temperature (research/ood.py: Mahalanobis on the classifier's features or on features before
   speaker normalisation, or the energy score), its T0 and beta fitted on the
   *other* direction's cross-corpus predictions: calibrated on a held-out corpus, never on the test corpus;
 - abstention: answer `uncertain` when a Mahalanobis score is beyond the 95th percentile of in-domain held-out
@@ -41,7 +41,7 @@ SCORES = ("mahalanobis", "mahalanobis_raw", "energy")
 def direction_outputs(data: Data, setting: Any, strengths: dict[str, float], source: str, target: str) -> dict[str, np.ndarray]:
     """Everything the calibrators need for one direction: in-domain out-of-fold and cross-corpus logits and scores."""
     from emotrace.inference.calibration import fit_temperature
-    from emotrace.inference.ood import MahalanobisScore, energy_score
+    from emotrace.research.ood import MahalanobisScore, energy_score
 
     strength = strengths[source]
     oof_logits, oof_distance = loso_logits(data, source, setting, strength, ood=True)
@@ -89,7 +89,7 @@ def target_speaker_temperature(out: dict[str, np.ndarray]) -> np.ndarray:
 
 def evaluate(out: dict[str, np.ndarray], other: dict[str, np.ndarray]) -> dict[str, Any]:
     from emotrace.inference.calibration import calibration_scores, fit_temperature
-    from emotrace.inference.ood import OODTemperature
+    from emotrace.research.ood import OODTemperature
 
     gold = out["gold"]
 
@@ -119,7 +119,7 @@ def evaluate(out: dict[str, np.ndarray], other: dict[str, np.ndarray]) -> dict[s
 
 def abstention(out: dict[str, np.ndarray], score: str) -> dict[str, float | None]:
     """Answer `uncertain` beyond the in-domain 95th percentile of the score: coverage and accuracy either side."""
-    from emotrace.inference.ood import OODTemperature
+    from emotrace.research.ood import OODTemperature
 
     reference = OODTemperature().fit_reference(out[f"oof_{score}"])
     answered = reference.standardise(out[score]) <= 1.0

@@ -114,7 +114,7 @@ def copy_rows(data: Data, rows: np.ndarray, setting: Setting) -> np.ndarray:
 def training_matrix(data: Data, train: np.ndarray, setting: Setting) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(normalised features, gold, prior mean, prior var): clean training clips plus the chosen augmented copies,
     each copy normalised within its own (speaker, copy kind) group, as a new recording chain would be."""
-    from emotrace.encoders.speaker_norm import shrunk_standardize
+    from emotrace.research.speaker_norm import shrunk_standardize
 
     rows = np.flatnonzero(train)
     prior_mean, prior_var = data.clean[rows].mean(0), data.clean[rows].var(0)
@@ -138,7 +138,7 @@ def test_matrix(data: Data, test: np.ndarray, setting: Setting, prior: tuple[np.
     """Clean test clips normalised without labels, by their group's statistics shrunk toward the training statistics:
     a speaker's from all their clips, or from `test_clips` random ones when the row says so; a corpus's from all its
     clips, the training speakers' too (no labels are used)."""
-    from emotrace.encoders.speaker_norm import shrunk_standardize
+    from emotrace.research.speaker_norm import shrunk_standardize
 
     prior_mean, prior_var = prior
     if setting.norm == "global":
@@ -214,7 +214,7 @@ def softmax(logits: np.ndarray) -> np.ndarray:
 def loso_logits(data: Data, corpus: str, setting: Setting, strength: float, ood: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
     """Out-of-fold logits of one corpus's clips: each speaker scored by a model that never heard them; with `ood`,
     also each clip's Mahalanobis score against that fold's training features (the in-domain reference)."""
-    from emotrace.inference.ood import MahalanobisScore
+    from emotrace.research.ood import MahalanobisScore
 
     in_corpus = data.corpus == corpus
     logits = np.zeros((int(in_corpus.sum()), len(SHARED)))

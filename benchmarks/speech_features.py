@@ -43,7 +43,7 @@ class Clip:
 def clips(data_dir: str) -> list[Clip]:
     """EmoDB (all 7 classes, for the in-domain reference) and nEMO on the shared classes (surprise left out)."""
     from emotrace.datasets import load_dataset
-    from emotrace.encoders.augment import KINDS
+    from emotrace.research.augment import KINDS
 
     found = []
     for corpus in CORPORA:
@@ -79,8 +79,8 @@ def load_features(selected: list[Clip], feature_set: str, copy: str) -> np.ndarr
 def extract(data_dir: str) -> None:
     """Decode each clip once, then compute every missing (feature set, copy) of it, written in chunks."""
     from emotrace.encoders.audio import FunctionalsEncoder, load_audio, trim_silence
-    from emotrace.encoders.augment import augment
     from emotrace.encoders.cache import EmbeddingCache
+    from emotrace.research.augment import augment
 
     cache = EmbeddingCache()
     encoders = {feature_set: FunctionalsEncoder(feature_set) for feature_set in FEATURE_SETS}

@@ -3,9 +3,9 @@
 import numpy as np
 
 from emotrace.encoders.audio import SAMPLE_RATE
-from emotrace.encoders.augment import add_noise, change_speed, telephone
-from emotrace.encoders.speaker_norm import shrunk_standardize
-from emotrace.inference.ood import MahalanobisScore, OODTemperature
+from emotrace.research.augment import add_noise, change_speed, telephone
+from emotrace.research.ood import MahalanobisScore, OODTemperature
+from emotrace.research.speaker_norm import shrunk_standardize
 
 
 def _tone(hz: float, seconds: float = 1.0) -> np.ndarray:

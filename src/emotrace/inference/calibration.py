@@ -17,14 +17,14 @@ from emotrace.io.atomic import atomic_path
 BINS = 15
 
 
-def _log_softmax(scores: np.ndarray) -> np.ndarray:
+def log_softmax(scores: np.ndarray) -> np.ndarray:
     shifted = scores - scores.max(1, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(1, keepdims=True))
 
 
 def apply_temperature(probabilities: np.ndarray, temperature: float) -> np.ndarray:
     """softmax(log p / T): the same as dividing the logits by T, since log p differs from them by a per-row constant."""
-    return np.exp(_log_softmax(np.log(np.clip(probabilities, 1e-12, 1.0)) / temperature))
+    return np.exp(log_softmax(np.log(np.clip(probabilities, 1e-12, 1.0)) / temperature))
 
 
 def fit_temperature(probabilities: np.ndarray, gold: np.ndarray) -> float:
@@ -34,7 +34,7 @@ def fit_temperature(probabilities: np.ndarray, gold: np.ndarray) -> float:
     log_probabilities = np.log(np.clip(probabilities, 1e-12, 1.0))
 
     def nll(log_temperature: float) -> float:
-        scaled = _log_softmax(log_probabilities / np.exp(log_temperature))
+        scaled = log_softmax(log_probabilities / np.exp(log_temperature))
         return float(-scaled[np.arange(len(gold)), gold].mean())
 
     return float(np.exp(minimize_scalar(nll, bounds=(-3.0, 3.0), method="bounded").x))

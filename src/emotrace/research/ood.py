@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import logsumexp
 
-from emotrace.inference.calibration import _log_softmax
+from emotrace.inference.calibration import log_softmax
 
 LOG_T_RANGE = (-3.0, 5.0)  # temperatures from 0.05 to 150: beyond, the answer is already one-hot or uniform
 
@@ -77,11 +77,11 @@ class OODTemperature:
 
         def nll(params: np.ndarray) -> float:
             temperature = np.exp(np.clip(params[0] + params[1] * shift, *LOG_T_RANGE))[:, None]
-            return float(-_log_softmax(logits / temperature)[np.arange(len(gold)), gold].mean())
+            return float(-log_softmax(logits / temperature)[np.arange(len(gold)), gold].mean())
 
         self.log_t0_, self.beta_ = minimize(nll, np.zeros(2), method="Nelder-Mead").x
         return self
 
     def probabilities(self, logits: np.ndarray, scores: np.ndarray) -> np.ndarray:
         temperature = np.exp(np.clip(self.log_t0_ + self.beta_ * self.standardise(scores), *LOG_T_RANGE))[:, None]
-        return np.exp(_log_softmax(logits / temperature))
+        return np.exp(log_softmax(logits / temperature))
