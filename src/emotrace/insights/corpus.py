@@ -69,6 +69,15 @@ class _Role:
     closing: Counter[str] = field(default_factory=Counter)
     episodes: _Episodes = field(default_factory=_Episodes)
 
+    def counts(self) -> dict[str, Any]:
+        return {
+            "conversations": self.conversations,
+            "turns": self.turns,
+            "emotions": dict(self.emotions.most_common()),
+            "closing": dict(self.closing.most_common()),
+            "episodes": self.episodes.record(self.conversations),
+        }
+
 
 @dataclass
 class CorpusTally(_Role):
@@ -96,25 +105,7 @@ class CorpusTally(_Role):
             ((name, role) for name, role in self.roles.items() if role.conversations >= ROLE_MIN_CONVERSATIONS),
             key=lambda item: (-item[1].conversations, item[0]),
         )
-        return {
-            "definitions": DEFINITIONS,
-            "conversations": self.conversations,
-            "turns": self.turns,
-            "emotions": dict(self.emotions.most_common()),
-            "closing": dict(self.closing.most_common()),
-            "episodes": self.episodes.record(self.conversations),
-            "roles": [
-                {
-                    "role": name,
-                    "conversations": role.conversations,
-                    "turns": role.turns,
-                    "emotions": dict(role.emotions.most_common()),
-                    "closing": dict(role.closing.most_common()),
-                    "episodes": role.episodes.record(role.conversations),
-                }
-                for name, role in repeated
-            ],
-        }
+        return {"definitions": DEFINITIONS, **self.counts(), "roles": [{"role": name, **role.counts()} for name, role in repeated]}
 
 
 def _share(part: int, whole: int) -> float | None:
